@@ -1,0 +1,2 @@
+//! The kvdb command-line tool.
+fn main() {}

@@ -1,0 +1,37 @@
+//! Argument parsing shared by the command families, with Redis's error texts.
+
+use super::Reply;
+use crate::types::string::parse_i64;
+
+/// A command's result: the reply, or an error reply.
+pub type CmdResult = Result<Reply, Reply>;
+
+/// `ERR syntax error`
+pub fn syntax_error() -> Reply {
+    Reply::err("syntax error")
+}
+
+/// `ERR value is not an integer or out of range`
+pub fn not_integer() -> Reply {
+    Reply::err("value is not an integer or out of range")
+}
+
+/// Parses a 64-bit integer argument.
+pub fn int(arg: &[u8]) -> Result<i64, Reply> {
+    parse_i64(arg).ok_or_else(not_integer)
+}
+
+/// Parses an integer argument that must fit in C's `int` (Redis's getIntFromObject).
+pub fn int32(arg: &[u8]) -> Result<i32, Reply> {
+    int(arg).and_then(|v| i32::try_from(v).map_err(|_| not_integer()))
+}
+
+/// Case-insensitive comparison of an argument with an option name.
+pub fn is(arg: &[u8], name: &str) -> bool {
+    arg.eq_ignore_ascii_case(name.as_bytes())
+}
+
+/// A lossy text view of an argument, for error messages.
+pub fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}

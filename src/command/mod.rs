@@ -1,0 +1,250 @@
+//! The argv front end: maps a command given as byte strings to a typed call and its result to
+//! a [`Reply`]. The CLI and the server both go through [`Session::execute`].
+//!
+//! Every command is described once in [`COMMANDS`] (name, arity, key positions, syntax, summary,
+//! handler); dispatch checks the arity there, so handlers only parse options. Handlers run
+//! inside one [`Db::tx`], which makes each command atomic. One file per family holds the
+//! handlers: `string`, `keys` (keyspace and TTL), `server` (connection and server commands).
+
+pub mod args;
+mod keys;
+mod reply;
+mod server;
+mod string;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+pub use reply::Reply;
+
+use crate::db::{Db, Tx};
+use args::CmdResult;
+
+/// The command writes to the keyspace.
+pub const WRITE: u32 = 1 << 0;
+/// The command only reads.
+pub const READONLY: u32 = 1 << 1;
+/// The command runs in O(1) or O(log n).
+pub const FAST: u32 = 1 << 2;
+/// The command concerns the connection, not the data.
+pub const CONNECTION: u32 = 1 << 3;
+
+/// What the command table knows about a command.
+#[derive(Debug)]
+pub struct CommandSpec {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis's arity: `n` exactly n arguments (name included), `-n` at least n.
+    pub arity: i32,
+    /// `WRITE`, `READONLY`, `FAST`, `CONNECTION` bits.
+    pub flags: u32,
+    /// Position of the first key argument (0 = none), of the last (-1 = the last argument), and
+    /// the step between keys: as COMMAND INFO reports them.
+    pub keys: (i32, i32, i32),
+    /// The command's group, as in Redis's documentation (`string`, `generic`, ...).
+    pub group: &'static str,
+    /// Syntax line, e.g. `GET key`.
+    pub syntax: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    handler: Handler,
+}
+
+/// A command handler: the context and the full argv (name included).
+type Handler = fn(&mut Ctx<'_, '_>, &[&[u8]]) -> CmdResult;
+
+/// What a handler sees: the transaction and the connection state it may change.
+pub struct Ctx<'t, 'e> {
+    /// The atomic view of the store.
+    pub tx: &'t mut Tx<'e>,
+    /// Set by SELECT: the database the session switches to after the command.
+    select: Option<u8>,
+}
+
+macro_rules! commands {
+    ($( $name:literal, $arity:expr, $flags:expr, $keys:expr, $group:literal, $syntax:literal, $summary:literal, $handler:path; )*) => {
+        /// Every supported command.
+        pub static COMMANDS: &[CommandSpec] = &[
+            $( CommandSpec {
+                name: $name, arity: $arity, flags: $flags, keys: $keys, group: $group,
+                syntax: $syntax, summary: $summary, handler: $handler,
+            }, )*
+        ];
+    };
+}
+
+const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
+const KEY1: (i32, i32, i32) = (1, 1, 1);
+const KEY12: (i32, i32, i32) = (1, 2, 1);
+const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
+const PAIRS: (i32, i32, i32) = (1, -1, 2);
+const RW: u32 = WRITE;
+const RO: u32 = READONLY;
+
+commands! {
+    // Strings.
+    "get", 2, RO | FAST, KEY1, "string", "GET key", "Returns the string value of a key.", string::get;
+    "set", -3, RW, KEY1, "string", "SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", string::set;
+    "getset", 3, RW | FAST, KEY1, "string", "GETSET key value", "Returns the previous string value of a key after setting it to a new value.", string::getset;
+    "getdel", 2, RW | FAST, KEY1, "string", "GETDEL key", "Returns the string value of a key after deleting the key.", string::getdel;
+    "getex", -2, RW | FAST, KEY1, "string", "GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]", "Returns the string value of a key after setting its expiration time.", string::getex;
+    "setnx", 3, RW | FAST, KEY1, "string", "SETNX key value", "Set the string value of a key only when the key doesn't exist.", string::setnx;
+    "setex", 4, RW, KEY1, "string", "SETEX key seconds value", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", string::setex;
+    "psetex", 4, RW, KEY1, "string", "PSETEX key milliseconds value", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", string::psetex;
+    "mset", -3, RW, PAIRS, "string", "MSET key value [key value ...]", "Atomically creates or modifies the string values of one or more keys.", string::mset;
+    "msetnx", -3, RW, PAIRS, "string", "MSETNX key value [key value ...]", "Atomically modifies the string values of one or more keys only when all keys don't exist.", string::msetnx;
+    "mget", -2, RO | FAST, ALL_KEYS, "string", "MGET key [key ...]", "Atomically returns the string values of one or more keys.", string::mget;
+    "append", 3, RW | FAST, KEY1, "string", "APPEND key value", "Appends a string to the value of a key. Creates the key if it doesn't exist.", string::append;
+    "strlen", 2, RO | FAST, KEY1, "string", "STRLEN key", "Returns the length of a string value.", string::strlen;
+    "getrange", 4, RO, KEY1, "string", "GETRANGE key start end", "Returns a substring of the string stored at a key.", string::getrange;
+    "setrange", 4, RW, KEY1, "string", "SETRANGE key offset value", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", string::setrange;
+    "incr", 2, RW | FAST, KEY1, "string", "INCR key", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", string::incr;
+    "decr", 2, RW | FAST, KEY1, "string", "DECR key", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", string::decr;
+    "incrby", 3, RW | FAST, KEY1, "string", "INCRBY key increment", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", string::incrby;
+    "decrby", 3, RW | FAST, KEY1, "string", "DECRBY key decrement", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", string::decrby;
+    "incrbyfloat", 3, RW | FAST, KEY1, "string", "INCRBYFLOAT key increment", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", string::incrbyfloat;
+    // Keyspace.
+    "del", -2, RW, ALL_KEYS, "generic", "DEL key [key ...]", "Deletes one or more keys.", keys::del;
+    "unlink", -2, RW | FAST, ALL_KEYS, "generic", "UNLINK key [key ...]", "Asynchronously deletes one or more keys.", keys::del;
+    "exists", -2, RO | FAST, ALL_KEYS, "generic", "EXISTS key [key ...]", "Determines whether one or more keys exist.", keys::exists;
+    "touch", -2, RO | FAST, ALL_KEYS, "generic", "TOUCH key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", keys::touch;
+    "type", 2, RO | FAST, KEY1, "generic", "TYPE key", "Determines the type of value stored at a key.", keys::type_;
+    "rename", 3, RW, KEY12, "generic", "RENAME key newkey", "Renames a key and overwrites the destination.", keys::rename;
+    "renamenx", 3, RW | FAST, KEY12, "generic", "RENAMENX key newkey", "Renames a key only when the target key name doesn't exist.", keys::renamenx;
+    "copy", -3, RW, KEY12, "generic", "COPY source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", keys::copy;
+    "move", 3, RW | FAST, KEY1, "generic", "MOVE key db", "Moves a key to another database.", keys::move_;
+    "keys", 2, RO, NO_KEYS, "generic", "KEYS pattern", "Returns all key names that match a pattern.", keys::keys;
+    "scan", -2, RO, NO_KEYS, "generic", "SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", keys::scan;
+    "dbsize", 1, RO | FAST, NO_KEYS, "server", "DBSIZE", "Returns the number of keys in the database.", keys::dbsize;
+    "flushdb", -1, RW, NO_KEYS, "server", "FLUSHDB [ASYNC | SYNC]", "Removes all keys from the current database.", keys::flushdb;
+    "flushall", -1, RW, NO_KEYS, "server", "FLUSHALL [ASYNC | SYNC]", "Removes all keys from all databases.", keys::flushall;
+    "randomkey", 1, RO, NO_KEYS, "generic", "RANDOMKEY", "Returns a random key name from the database.", keys::randomkey;
+    "expire", -3, RW | FAST, KEY1, "generic", "EXPIRE key seconds [NX | XX | GT | LT]", "Sets the expiration time of a key in seconds.", keys::expire;
+    "pexpire", -3, RW | FAST, KEY1, "generic", "PEXPIRE key milliseconds [NX | XX | GT | LT]", "Sets the expiration time of a key in milliseconds.", keys::pexpire;
+    "expireat", -3, RW | FAST, KEY1, "generic", "EXPIREAT key unix-time-seconds [NX | XX | GT | LT]", "Sets the expiration time of a key to a Unix timestamp.", keys::expireat;
+    "pexpireat", -3, RW | FAST, KEY1, "generic", "PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]", "Sets the expiration time of a key to a Unix milliseconds timestamp.", keys::pexpireat;
+    "ttl", 2, RO | FAST, KEY1, "generic", "TTL key", "Returns the expiration time in seconds of a key.", keys::ttl;
+    "pttl", 2, RO | FAST, KEY1, "generic", "PTTL key", "Returns the expiration time in milliseconds of a key.", keys::pttl;
+    "expiretime", 2, RO | FAST, KEY1, "generic", "EXPIRETIME key", "Returns the expiration time of a key as a Unix timestamp.", keys::expiretime;
+    "pexpiretime", 2, RO | FAST, KEY1, "generic", "PEXPIRETIME key", "Returns the expiration time of a key as a Unix milliseconds timestamp.", keys::pexpiretime;
+    "persist", 2, RW | FAST, KEY1, "generic", "PERSIST key", "Removes the expiration time of a key.", keys::persist;
+    // Connection and server.
+    "ping", -1, FAST | CONNECTION, NO_KEYS, "connection", "PING [message]", "Returns the server's liveliness response.", server::ping;
+    "echo", 2, FAST | CONNECTION, NO_KEYS, "connection", "ECHO message", "Returns the given string.", server::echo;
+    "select", 2, FAST | CONNECTION, NO_KEYS, "connection", "SELECT index", "Changes the selected database.", server::select;
+    "time", 1, FAST, NO_KEYS, "server", "TIME", "Returns the server time.", server::time;
+}
+
+/// Looks a command up by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    static INDEX: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name, c)).collect());
+    let lower = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
+    index.get(lower.as_str()).copied()
+}
+
+/// The state of one client: which numbered database it has selected.
+#[derive(Debug, Clone)]
+pub struct Session {
+    db: Db,
+}
+
+impl Session {
+    /// A session on `db`'s numbered database.
+    pub fn new(db: Db) -> Session {
+        Session { db }
+    }
+
+    /// The selected database's index.
+    pub fn db_index(&self) -> u8 {
+        self.db.index()
+    }
+
+    /// Runs one command, e.g. `["SET", "k", "v"]`, and returns its reply.
+    pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
+        let argv: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
+        let Some(name) = argv.first() else {
+            return Reply::err("empty command");
+        };
+        let Some(spec) = lookup(name) else {
+            return unknown_command(&argv);
+        };
+        let n = argv.len() as i32;
+        if (spec.arity > 0 && n != spec.arity) || n < spec.arity.abs() {
+            return Reply::err(format!(
+                "wrong number of arguments for '{}' command",
+                spec.name
+            ));
+        }
+        let outcome = self.db.tx(|tx| {
+            let mut ctx = Ctx { tx, select: None };
+            let reply = (spec.handler)(&mut ctx, &argv).unwrap_or_else(|e| e);
+            Ok((reply, ctx.select))
+        });
+        match outcome {
+            Ok((reply, select)) => {
+                if let Some(index) = select
+                    && let Ok(db) = self.db.select(i64::from(index))
+                {
+                    self.db = db;
+                }
+                reply
+            }
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// Redis's reply to an unknown command, quoting the first arguments.
+fn unknown_command(argv: &[&[u8]]) -> Reply {
+    let mut quoted = String::new();
+    for arg in &argv[1..] {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        let arg = args::text(arg);
+        let shown: String = arg.chars().take(room).collect();
+        quoted.push_str(&format!("'{shown}' "));
+    }
+    let name: String = args::text(argv[0]).chars().take(128).collect();
+    Reply::err(
+        format!("unknown command '{name}', with args beginning with: {quoted}")
+            .replace(['\r', '\n'], " "),
+    )
+}
+
+impl Db {
+    /// Runs one command on this handle's numbered database and returns its reply.
+    ///
+    /// Connection state lasts for this call only: a SELECT here answers OK but affects nothing
+    /// after it. Use a [`Session`] to keep a selected database across commands.
+    pub fn execute<A: AsRef<[u8]>>(&self, argv: &[A]) -> Reply {
+        Session::new(self.clone()).execute(argv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_unique_lowercase_names_and_valid_arity() {
+        let mut seen = std::collections::HashSet::new();
+        for c in COMMANDS {
+            assert!(seen.insert(c.name), "duplicate {}", c.name);
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
+            assert!(c.arity != 0);
+            assert!(c.syntax.to_ascii_lowercase().starts_with(c.name));
+        }
+    }
+
+    #[test]
+    fn unknown_command_quotes_its_arguments() {
+        let reply = unknown_command(&[b"foo", b"a", b"b"]);
+        assert_eq!(
+            reply,
+            Reply::Error("ERR unknown command 'foo', with args beginning with: 'a' 'b' ".into())
+        );
+    }
+}

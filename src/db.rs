@@ -1,0 +1,327 @@
+//! `Db`: the thread-safe handle to an open database.
+//!
+//! # Threads and locks
+//!
+//! * One mutex guards the [`Engine`] (log writer + keydirs). Every command runs start to end
+//!   under it, which makes each command atomic and linearizable, as Redis's single thread does.
+//! * Durability waits happen *outside* that mutex. With `appendfsync always`, a writer releases
+//!   the engine lock and then calls [`Shared::sync_through`]: the first waiter takes the sync
+//!   lock and fdatasyncs the active segment, which covers every record written before it
+//!   started; writers queued behind it find their sequence number already durable and return
+//!   without a second fsync (group commit). Readers never wait for an fsync.
+//! * A background thread fsyncs once a second under `everysec`, and another runs active expiry
+//!   every 100 ms. Both stop when the last `Db` handle is dropped, after which the log is
+//!   fsync'd a final time and the directory lock released.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam::channel::{Receiver, Sender};
+
+use crate::engine::{Engine, Op, RecoveryReport, expiry};
+use crate::error::{Error, Result};
+use crate::keydir::Entry;
+use crate::log::record::NUM_DBS;
+use crate::log::{SeqNo, Timestamp};
+use crate::options::{Fsync, Options};
+
+/// State shared by all handles and the background threads.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    engine: Mutex<Engine>,
+    /// Highest sequence number known to be on stable storage.
+    durable: AtomicU64,
+    /// Serializes fsyncs; whoever holds it syncs for everyone queued behind.
+    sync_lock: Mutex<()>,
+    fsync: Fsync,
+    clock: Arc<dyn crate::clock::Clock>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the engine half-updated in a way that
+    // matters more than refusing service would: keydir updates follow a completed append.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn engine(&self) -> MutexGuard<'_, Engine> {
+        lock(&self.engine)
+    }
+
+    /// Returns once every record up to `seq` is durable, syncing if nobody else has.
+    fn sync_through(&self, seq: SeqNo) -> Result<()> {
+        if self.durable.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let _turn = lock(&self.sync_lock);
+        if self.durable.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let (upto, file, path, observer) = {
+            let engine = self.engine();
+            let (upto, file, path) = engine.sync_handle();
+            (upto, file, path, engine.options().observer.clone())
+        };
+        if let Err(e) = crate::log::writer::sync_file(&file, &path, observer.as_ref()) {
+            self.engine().poison();
+            return Err(e);
+        }
+        self.durable.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
+    }
+
+    fn sync_all(&self) -> Result<()> {
+        let upto = self.engine().sync_handle().0;
+        self.sync_through(upto)
+    }
+}
+
+/// Owns the background threads; dropping it stops them and closes the database.
+#[derive(Debug)]
+struct Core {
+    shared: Arc<Shared>,
+    stop: Option<Sender<()>>,
+    threads: Vec<JoinHandle<()>>,
+    report: RecoveryReport,
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        if let Err(e) = self.shared.engine().sync() {
+            ::log::error!("final fsync failed: {e}");
+        }
+    }
+}
+
+/// A handle to an open database, bound to one of its 16 numbered databases (0 by default).
+///
+/// Cloning is cheap and every clone shares the same store; `Db` is `Send + Sync`. The store
+/// closes (final fsync, lock released) when the last handle is dropped.
+#[derive(Debug, Clone)]
+pub struct Db {
+    core: Arc<Core>,
+    index: u8,
+}
+
+impl Db {
+    /// Opens the database in `path` with default options, creating it if needed.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] if another process has it open; [`Error::Corrupt`] if a segment is
+    /// damaged other than by a torn tail; [`Error::Io`] for file-system failures.
+    pub fn open(path: impl AsRef<Path>) -> Result<Db> {
+        Db::open_with(path, Options::default())
+    }
+
+    /// Opens the database in `path` with `options`.
+    ///
+    /// # Errors
+    /// As [`Db::open`], plus [`Error::InvalidOption`].
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
+        let fsync = options.fsync;
+        let clock = Arc::clone(&options.clock);
+        let expiry_period = options.active_expiry;
+        let (engine, report) = Engine::open(path.as_ref(), options)?;
+        let durable = engine.next_seq().saturating_sub(1);
+        let shared = Arc::new(Shared {
+            engine: Mutex::new(engine),
+            durable: AtomicU64::new(durable),
+            sync_lock: Mutex::new(()),
+            fsync,
+            clock,
+        });
+        let (stop, stopped) = crossbeam::channel::bounded::<()>(0);
+        let mut threads = Vec::new();
+        if fsync == Fsync::EverySec {
+            threads.push(spawn_ticker(
+                "kvdb-fsync",
+                Duration::from_secs(1),
+                stopped.clone(),
+                Arc::clone(&shared),
+                |s| {
+                    if let Err(e) = s.sync_all() {
+                        ::log::error!("background fsync failed, refusing writes: {e}");
+                    }
+                },
+            )?);
+        }
+        if let Some(period) = expiry_period {
+            threads.push(spawn_ticker(
+                "kvdb-expire",
+                period,
+                stopped,
+                Arc::clone(&shared),
+                move |s| {
+                    let now = s.clock.now_ms();
+                    // A quarter of the period, as Redis's 25% CPU budget per tick.
+                    if let Err(e) = expiry::active_expire_cycle(&mut s.engine(), now, period / 4) {
+                        ::log::error!("active expiry failed: {e}");
+                    }
+                },
+            )?);
+        }
+        Ok(Db {
+            core: Arc::new(Core {
+                shared,
+                stop: Some(stop),
+                threads,
+                report,
+            }),
+            index: 0,
+        })
+    }
+
+    /// What opening the database found (records replayed, torn tail cut, time taken).
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.core.report
+    }
+
+    /// The numbered database this handle works on.
+    pub fn index(&self) -> u8 {
+        self.index
+    }
+
+    /// A handle on numbered database `index` (0..16) of the same store.
+    ///
+    /// # Errors
+    /// [`Error::DbIndexOutOfRange`] for 16 and above.
+    pub fn select(&self, index: i64) -> Result<Db> {
+        let index = u8::try_from(index)
+            .ok()
+            .filter(|&i| i < NUM_DBS)
+            .ok_or(Error::DbIndexOutOfRange)?;
+        Ok(Db {
+            core: Arc::clone(&self.core),
+            index,
+        })
+    }
+
+    /// Runs `f` atomically: no other command runs between its reads and writes. Writes made by
+    /// `f` are durable when this returns if the fsync policy is `always`.
+    pub fn tx<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let shared = &self.core.shared;
+        let (result, wrote) = {
+            let mut engine = shared.engine();
+            let mut tx = Tx {
+                now: shared.clock.now_ms(),
+                engine: &mut engine,
+                db: self.index,
+                wrote: None,
+            };
+            let result = f(&mut tx);
+            (result, tx.wrote)
+        };
+        if let (Fsync::Always, Some(seq)) = (shared.fsync, wrote) {
+            shared.sync_through(seq)?;
+        }
+        result
+    }
+
+    /// Makes everything written so far durable now, whatever the fsync policy.
+    pub fn sync(&self) -> Result<()> {
+        self.core.shared.sync_all()
+    }
+
+    /// The current end of the log (active segment id and length): a test hook for crash tests.
+    #[doc(hidden)]
+    pub fn log_position(&self) -> (u32, u64) {
+        self.core.shared.engine().log_position()
+    }
+
+    /// Number of segment files.
+    pub fn segment_count(&self) -> usize {
+        self.core.shared.engine().segment_count()
+    }
+}
+
+fn spawn_ticker(
+    name: &str,
+    period: Duration,
+    stopped: Receiver<()>,
+    shared: Arc<Shared>,
+    mut work: impl FnMut(&Shared) + Send + 'static,
+) -> Result<JoinHandle<()>> {
+    let ticks = crossbeam::channel::tick(period);
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            loop {
+                crossbeam::channel::select! {
+                    recv(stopped) -> _ => break,
+                    recv(ticks) -> _ => work(&shared),
+                }
+            }
+        })
+        .map_err(|e| Error::io("thread", e))
+}
+
+/// The store seen from inside one atomic operation ([`Db::tx`]) on one numbered database.
+///
+/// The typed command methods (in [`crate::types`]) are defined on `Tx`, so several of them can
+/// be combined atomically; `Db`'s own typed methods each run one of them in its own `tx`.
+#[derive(Debug)]
+pub struct Tx<'a> {
+    engine: &'a mut Engine,
+    db: u8,
+    now: Timestamp,
+    /// Sequence number of the last record this operation wrote, if any.
+    wrote: Option<SeqNo>,
+}
+
+impl<'a> Tx<'a> {
+    /// The numbered database this operation works on.
+    pub fn db(&self) -> u8 {
+        self.db
+    }
+
+    /// Switches this operation to database `db` (already validated to be < 16).
+    pub(crate) fn set_db(&mut self, db: u8) {
+        self.db = db;
+    }
+
+    /// The time the operation runs at (Unix ms); constant for its whole duration.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// The live entry of `key` in database `db`, expiring it first if it is due.
+    pub(crate) fn entry_in(&mut self, db: u8, key: &[u8]) -> Result<Option<Entry>> {
+        if self.engine.expire_if_due(db, key, self.now)? {
+            return Ok(None);
+        }
+        Ok(self.engine.keydir(db).get(key).copied())
+    }
+
+    /// The live entry of `key` in this operation's database.
+    pub(crate) fn entry(&mut self, key: &[u8]) -> Result<Option<Entry>> {
+        self.entry_in(self.db, key)
+    }
+
+    /// Reads the value an entry points at.
+    pub(crate) fn read(&self, entry: &Entry) -> Result<Vec<u8>> {
+        self.engine.read_value(entry)
+    }
+
+    /// Appends `ops` atomically.
+    pub(crate) fn commit(&mut self, ops: &[Op<'_>]) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.wrote = Some(self.engine.commit(ops)?);
+        Ok(())
+    }
+
+    /// Read access to the engine (keydirs, options).
+    pub(crate) fn engine(&self) -> &Engine {
+        self.engine
+    }
+}

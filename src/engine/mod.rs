@@ -1,0 +1,362 @@
+//! The storage engine: the log plus the keydirs of the 16 databases.
+//!
+//! The engine is synchronous and single-owner: [`crate::Db`] keeps it behind one mutex, so every
+//! method here runs with exclusive access and a batch of [`Op`]s is atomic with respect to every
+//! other command. Durability is not decided here: `commit` appends with one `pwrite` and the
+//! caller syncs according to the fsync policy ([`Engine::sync_handle`]).
+//!
+//! Write path: `commit(ops)` compresses large values, rotates the active segment if the batch
+//! would overflow it, encodes all records (sequence numbers `next_seq..`, every record but the
+//! last flagged "batch continues") into one buffer, appends it in one write, and only then
+//! updates the keydirs. Read path: keydir lookup, then one read of the record (mmap for sealed
+//! segments, `pread` for the active one), CRC check, decompression if flagged.
+
+pub mod expiry;
+pub mod recovery;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::keydir::{Entry, KeyDir, Location, ValueType};
+use crate::log::record::{self, FLAG_BATCH_MORE, FLAG_ZSTD, Header, MAX_FIELD_LEN, NUM_DBS};
+use crate::log::{Kind, Segment, SegmentId, SeqNo, Timestamp, Writer};
+use crate::options::Options;
+
+pub use recovery::RecoveryReport;
+
+/// One change to the store, as the data-type layer asks for it.
+#[derive(Debug, Clone, Copy)]
+pub enum Op<'a> {
+    /// Set `key` to the string `value`, with an absolute expiry (0 = none).
+    Put {
+        /// Database index.
+        db: u8,
+        /// The key.
+        key: &'a [u8],
+        /// The value.
+        value: &'a [u8],
+        /// Absolute expiry in Unix ms, 0 = none.
+        expires_at: Timestamp,
+    },
+    /// Delete `key` (a tombstone).
+    Delete {
+        /// Database index.
+        db: u8,
+        /// The key.
+        key: &'a [u8],
+    },
+    /// Set the expiry of existing `key` (0 = persist).
+    Expire {
+        /// Database index.
+        db: u8,
+        /// The key.
+        key: &'a [u8],
+        /// Absolute expiry in Unix ms, 0 = none.
+        expires_at: Timestamp,
+    },
+    /// Delete every key of database `db`.
+    Flush {
+        /// Database index.
+        db: u8,
+    },
+}
+
+/// Largest batch one `commit` may write: offsets in the keydir are `u32`.
+const MAX_BATCH_LEN: u64 = u32::MAX as u64 - super::options::MAX_SEGMENT_SIZE;
+
+/// The log and the keydirs.
+#[derive(Debug)]
+pub struct Engine {
+    dir: PathBuf,
+    opts: Options,
+    dbs: Vec<KeyDir>,
+    /// Every segment, sealed or active, by id. The active one reads with `pread`.
+    segments: BTreeMap<SegmentId, Arc<Segment>>,
+    writer: Writer,
+    next_seq: SeqNo,
+    /// Encode buffer reused across commits.
+    buf: Vec<u8>,
+    /// Set after a failed write or fsync: the on-disk tail is unknown, so refuse writes.
+    poisoned: bool,
+    /// Held for the engine's life: the exclusive lock on `LOCK`.
+    _lock: File,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the database in `dir` and replays its log.
+    pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
+        opts.validate()?;
+        recovery::open(dir, opts)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The options the engine was opened with.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// The keydir of database `db` (`db` < 16).
+    pub fn keydir(&self, db: u8) -> &KeyDir {
+        &self.dbs[usize::from(db)]
+    }
+
+    /// Number of segment files.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// The current end of the log: active segment id and its length. Records written later
+    /// sort after this position.
+    pub fn log_position(&self) -> (SegmentId, u64) {
+        (self.writer.id(), self.writer.len())
+    }
+
+    /// The sequence number the next record will get.
+    pub fn next_seq(&self) -> SeqNo {
+        self.next_seq
+    }
+
+    /// What a durability sync needs: the last sequence number written and the active file.
+    /// Sealed segments were fsync'd when sealed, so syncing the active file covers everything.
+    pub fn sync_handle(&self) -> (SeqNo, Arc<File>, PathBuf) {
+        (
+            self.next_seq.saturating_sub(1),
+            Arc::clone(self.writer.file()),
+            self.writer.path().to_owned(),
+        )
+    }
+
+    /// Marks the engine as failed: every later write returns [`Error::Poisoned`].
+    pub fn poison(&mut self) {
+        self.poisoned = true;
+    }
+
+    /// Appends `ops` as one atomic batch and applies them to the keydirs. Returns the sequence
+    /// number of the batch's last record (or of the last record written, for an empty batch).
+    pub fn commit(&mut self, ops: &[Op<'_>]) -> Result<SeqNo> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        if ops.is_empty() {
+            return Ok(self.next_seq.saturating_sub(1));
+        }
+        // Compress first: the batch length decides whether to rotate.
+        let mut values: Vec<(Cow<'_, [u8]>, u8)> = Vec::with_capacity(ops.len());
+        let mut total: u64 = 0;
+        for op in ops {
+            let (key, value): (&[u8], &[u8]) = match *op {
+                Op::Put { key, value, .. } => (key, value),
+                Op::Delete { key, .. } | Op::Expire { key, .. } => (key, b""),
+                Op::Flush { .. } => (b"", b""),
+            };
+            if key.len() > MAX_FIELD_LEN as usize || value.len() > MAX_FIELD_LEN as usize {
+                return Err(Error::TooLarge);
+            }
+            let stored = self.maybe_compress(value);
+            total += (record::HEADER_LEN + key.len() + stored.0.len()) as u64;
+            values.push(stored);
+        }
+        if total > MAX_BATCH_LEN {
+            return Err(Error::TooLarge);
+        }
+        if !self.writer.is_empty() && self.writer.len() + total > self.opts.segment_size {
+            self.rotate()?;
+        }
+
+        let base = self.writer.len();
+        let segment = self.writer.id();
+        let mut locations = Vec::with_capacity(ops.len());
+        self.buf.clear();
+        for (i, (op, (value, flags))) in ops.iter().zip(&values).enumerate() {
+            let (db, kind, key, expires_at) = match *op {
+                Op::Put {
+                    db,
+                    key,
+                    expires_at,
+                    ..
+                } => (db, Kind::Put, key, expires_at),
+                Op::Delete { db, key } => (db, Kind::Delete, key, 0),
+                Op::Expire {
+                    db,
+                    key,
+                    expires_at,
+                } => (db, Kind::Expire, key, expires_at),
+                Op::Flush { db } => (db, Kind::Flush, &b""[..], 0),
+            };
+            debug_assert!(db < NUM_DBS);
+            let more = if i + 1 < ops.len() {
+                FLAG_BATCH_MORE
+            } else {
+                0
+            };
+            let header = Header {
+                seq: self.next_seq + i as u64,
+                db,
+                kind,
+                expires_at,
+                flags: flags | more,
+                key_len: 0,
+                sub_len: 0,
+                value_len: 0,
+            };
+            let start = self.buf.len();
+            record::encode_into(&mut self.buf, &header, key, b"", value);
+            locations.push(Location {
+                segment,
+                offset: (base + start as u64) as u32,
+                len: (self.buf.len() - start) as u32,
+            });
+        }
+        if let Err(e) = self.writer.append(&self.buf) {
+            self.poisoned = true;
+            return Err(e);
+        }
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::new();
+        }
+        self.next_seq += ops.len() as u64;
+
+        for (op, loc) in ops.iter().zip(locations) {
+            match *op {
+                Op::Put {
+                    db,
+                    key,
+                    expires_at,
+                    ..
+                } => {
+                    let entry = Entry {
+                        loc,
+                        expires_at,
+                        vtype: ValueType::String,
+                    };
+                    self.dbs[usize::from(db)].insert(key, entry);
+                }
+                Op::Delete { db, key } => {
+                    self.dbs[usize::from(db)].remove(key);
+                }
+                Op::Expire {
+                    db,
+                    key,
+                    expires_at,
+                } => {
+                    self.dbs[usize::from(db)].set_expiry(key, expires_at);
+                }
+                Op::Flush { db } => self.dbs[usize::from(db)].clear(),
+            }
+        }
+        Ok(self.next_seq - 1)
+    }
+
+    fn maybe_compress<'v>(&self, value: &'v [u8]) -> (Cow<'v, [u8]>, u8) {
+        if value.len() >= self.opts.compression_threshold
+            && let Ok(packed) = zstd::bulk::compress(value, self.opts.compression_level)
+            && packed.len() < value.len()
+        {
+            return (Cow::Owned(packed), FLAG_ZSTD);
+        }
+        (Cow::Borrowed(value), 0)
+    }
+
+    /// Seals the active segment (fsync'd, then read-only) and starts the next one.
+    fn rotate(&mut self) -> Result<()> {
+        if let Err(e) = self.writer.sync() {
+            self.poisoned = true;
+            return Err(e);
+        }
+        let next = self.writer.id() + 1;
+        let new_writer = match Writer::create(&self.dir, next, self.opts.observer.clone()) {
+            Ok(w) => w,
+            Err(e) => {
+                self.poisoned = true;
+                return Err(e);
+            }
+        };
+        let old = std::mem::replace(&mut self.writer, new_writer);
+        let sealed = Segment::from_file(
+            old.path().to_owned(),
+            old.id(),
+            Arc::clone(old.file()),
+            self.opts.mmap,
+        )?;
+        self.segments.insert(old.id(), Arc::new(sealed));
+        self.segments.insert(
+            next,
+            Arc::new(Segment::active(
+                self.writer.path().to_owned(),
+                next,
+                Arc::clone(self.writer.file()),
+            )),
+        );
+        ::log::debug!("sealed segment {} and started {}", old.id(), next);
+        Ok(())
+    }
+
+    /// Reads the string value `entry` points at.
+    pub fn read_value(&self, entry: &Entry) -> Result<Vec<u8>> {
+        let loc = entry.loc;
+        let segment = self
+            .segments
+            .get(&loc.segment)
+            .ok_or_else(|| Error::Corrupt {
+                path: crate::log::segment::segment_path(&self.dir, loc.segment),
+                offset: u64::from(loc.offset),
+                reason: "the keydir points into a segment that does not exist".into(),
+            })?;
+        let offset = u64::from(loc.offset);
+        segment.with_record(offset, loc.len as usize, |rec| {
+            if rec.header.is_compressed() {
+                decompress(rec.value).ok_or_else(|| segment.corrupt(offset, "invalid zstd frame"))
+            } else {
+                Ok(rec.value.to_vec())
+            }
+        })?
+    }
+
+    /// The live entry of `key` in `db` at time `now`, or `None` if absent or expired.
+    pub fn peek(&self, db: u8, key: &[u8], now: Timestamp) -> Option<Entry> {
+        self.dbs[usize::from(db)]
+            .get(key)
+            .filter(|e| e.expires_at == 0 || e.expires_at > now)
+            .copied()
+    }
+
+    /// Deletes `key` from `db` if it has expired by `now`, writing its tombstone. Returns
+    /// whether it did. The tombstone needs no fsync wait: the expired record already says the
+    /// key is gone, the tombstone only makes that independent of the clock.
+    pub fn expire_if_due(&mut self, db: u8, key: &[u8], now: Timestamp) -> Result<bool> {
+        match self.dbs[usize::from(db)].get(key) {
+            Some(e) if e.expires_at != 0 && e.expires_at <= now => {
+                self.commit(&[Op::Delete { db, key }])?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Fsyncs the active segment now (used at close).
+    pub fn sync(&mut self) -> Result<()> {
+        let result = self.writer.sync();
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+}
+
+/// Decompresses a zstd frame whose declared content size is at most 512 MiB.
+fn decompress(frame: &[u8]) -> Option<Vec<u8>> {
+    let size = zstd::zstd_safe::get_frame_content_size(frame).ok()??;
+    if size > u64::from(MAX_FIELD_LEN) {
+        return None;
+    }
+    let out = zstd::bulk::decompress(frame, size as usize).ok()?;
+    (out.len() as u64 == size).then_some(out)
+}
