@@ -171,7 +171,10 @@ pub(super) fn psetex(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     set_with_expiry(ctx, argv, "psetex", Unit::Px)
 }
 
-fn pairs<'a>(argv: &[&'a [u8]], command: &str) -> Result<Vec<(&'a [u8], &'a [u8])>, Reply> {
+/// A key and its value, as MSET takes them.
+type Pair<'a> = (&'a [u8], &'a [u8]);
+
+fn pairs<'a>(argv: &[&'a [u8]], command: &str) -> Result<Vec<Pair<'a>>, Reply> {
     if argv.len() % 2 == 0 {
         return Err(Reply::err(format!(
             "wrong number of arguments for '{command}' command"

@@ -166,9 +166,12 @@ impl Tx<'_> {
     /// `KEYS pattern`
     pub fn keys(&mut self, pattern: &[u8]) -> Result<Vec<Vec<u8>>> {
         let now = self.now();
+        // As Redis, `*` alone matches every key without running the matcher, which would
+        // not match the empty key.
+        let all = pattern == b"*";
         let mut keys = Vec::new();
         self.engine().keydir(self.db()).for_each(|key, entry| {
-            if live(entry, now) && glob_match(pattern, key, false) {
+            if live(entry, now) && (all || glob_match(pattern, key, false)) {
                 keys.push(key.to_vec());
             }
         });
@@ -190,7 +193,7 @@ impl Tx<'_> {
             .keydir(self.db())
             .scan(cursor, count, |key, entry| {
                 if live(entry, now)
-                    && pattern.is_none_or(|p| glob_match(p, key, false))
+                    && pattern.is_none_or(|p| p == b"*" || glob_match(p, key, false))
                     && vtype.is_none_or(|t| t.eq_ignore_ascii_case(entry.vtype.name()))
                 {
                     keys.push(key.to_vec());
