@@ -325,8 +325,7 @@ impl KeyDir {
     /// Visits slots from `cursor` until `count` slots have been examined or the end is reached,
     /// calling `f` for each live key. Returns the next cursor, 0 when the scan is complete.
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], &Entry)) -> u64 {
-        let total = (self.chunks.len().saturating_sub(1) * CHUNK
-            + self.chunks.last().map_or(0, Vec::len)) as u64;
+        let total = self.slot_count() as u64;
         let mut idx = cursor;
         let mut examined = 0;
         while idx < total && examined < count.max(1) {
@@ -339,24 +338,28 @@ impl KeyDir {
         if idx >= total { 0 } else { idx }
     }
 
-    /// A key chosen uniformly at random, or `None` if empty.
+    /// Number of slots in use or freed (the slab's high-water mark).
+    fn slot_count(&self) -> usize {
+        self.chunks.len().saturating_sub(1) * CHUNK + self.chunks.last().map_or(0, Vec::len)
+    }
+
+    /// A random key, or `None` if empty. Uniform while few slots are free (freed slots are
+    /// reused first); when most are free, the first live slot after a random start is taken,
+    /// which is biased as Redis's own bucket sampling is, but never loops unboundedly.
     pub fn random_key(&self) -> Option<&[u8]> {
         if self.is_empty() {
             return None;
         }
-        let total = self.chunks.len() * CHUNK;
-        // Most slots are live (freed ones are reused first), so a few probes nearly always hit;
-        // the bounded loop falls back to the first key so the call can never spin.
-        for _ in 0..64 {
+        let total = self.slot_count();
+        for _ in 0..16 {
             if let Some(slot) = self.slot(fastrand::usize(..total) as u32) {
                 return Some(slot.key.as_bytes());
             }
         }
-        self.chunks
-            .iter()
-            .flatten()
-            .flatten()
-            .next()
+        let start = fastrand::usize(..total);
+        (start..total)
+            .chain(0..start)
+            .find_map(|idx| self.slot(idx as u32))
             .map(|s| s.key.as_bytes())
     }
 
