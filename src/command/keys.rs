@@ -74,12 +74,36 @@ pub(super) fn keys(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
 }
 
+/// Parses a SCAN cursor as Redis does, with C's `strtoul` in base 10: an optional sign (`-n`
+/// wraps around to `2^64 - n`), digits, nothing after them. The argument ends at its first NUL
+/// byte, as a C string would; no digits at all (the empty cursor) reads as 0, but a sign
+/// without digits or a leading space is rejected, and so is a value beyond `u64::MAX`.
+fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let arg = arg.split(|&b| b == 0).next().unwrap_or_default();
+    let (negative, digits) = match arg {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        return arg.is_empty().then_some(0);
+    }
+    let mut value: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
+}
+
 pub(super) fn scan(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
-    let cursor = std::str::from_utf8(argv[1])
-        .ok()
-        .filter(|s| !s.starts_with('+'))
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| Reply::err("invalid cursor"))?;
+    let cursor = parse_cursor(argv[1]).ok_or_else(|| Reply::err("invalid cursor"))?;
     let mut pattern = None;
     let mut count = 10usize;
     let mut vtype = None;
@@ -165,6 +189,7 @@ fn expire_condition(options: &[&[u8]]) -> Result<ExpireCondition, Reply> {
     Ok(match (nx, xx, gt, lt) {
         (true, ..) => ExpireCondition::IfNone,
         (_, _, true, _) => ExpireCondition::IfGreater,
+        (_, true, _, true) => ExpireCondition::IfSomeAndLess,
         (_, _, _, true) => ExpireCondition::IfLess,
         (_, true, ..) => ExpireCondition::IfSome,
         _ => ExpireCondition::Always,
@@ -221,9 +246,15 @@ fn ttl_generic(ctx: &mut Ctx<'_, '_>, key: &[u8], millis: bool, absolute: bool) 
             } else {
                 (at as i64 - now).max(0)
             };
-            if millis { ms } else { (ms + 500) / 1000 }
+            if millis { ms } else { round_to_seconds(ms) }
         }
     }))
+}
+
+/// Milliseconds (never negative) to the nearest second, half up, as Redis's `(ms + 500) / 1000`
+/// but without overflowing for times within 500 ms of `i64::MAX`.
+fn round_to_seconds(ms: i64) -> i64 {
+    ms / 1000 + i64::from(ms % 1000 >= 500)
 }
 
 pub(super) fn ttl(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
@@ -244,4 +275,51 @@ pub(super) fn pexpiretime(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 
 pub(super) fn persist(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     Ok(Reply::Integer(i64::from(ctx.tx.persist(argv[1])?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ExpireCondition, expire_condition, parse_cursor, round_to_seconds};
+
+    #[test]
+    fn ttl_seconds_round_half_up_without_overflow() {
+        assert_eq!(round_to_seconds(0), 0);
+        assert_eq!(round_to_seconds(499), 0);
+        assert_eq!(round_to_seconds(500), 1);
+        assert_eq!(round_to_seconds(1499), 1);
+        assert_eq!(round_to_seconds(i64::MAX), 9_223_372_036_854_776);
+    }
+
+    #[test]
+    fn xx_with_lt_still_requires_an_expiry() {
+        let parse = |opts: &[&[u8]]| expire_condition(opts).ok();
+        assert_eq!(parse(&[b"XX", b"LT"]), Some(ExpireCondition::IfSomeAndLess));
+        assert_eq!(parse(&[b"lt", b"xx"]), Some(ExpireCondition::IfSomeAndLess));
+        assert_eq!(parse(&[b"LT"]), Some(ExpireCondition::IfLess));
+        assert_eq!(parse(&[b"XX", b"GT"]), Some(ExpireCondition::IfGreater));
+    }
+
+    #[test]
+    fn scan_cursor_parses_as_strtoul_does() {
+        assert_eq!(parse_cursor(b"17"), Some(17));
+        assert_eq!(parse_cursor(b"007"), Some(7));
+        assert_eq!(parse_cursor(b"+3"), Some(3));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"-18446744073709551615"), Some(1));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"5\0junk"), Some(5));
+        for bad in [
+            &b"18446744073709551616"[..],
+            b"-18446744073709551616",
+            b"+",
+            b"-",
+            b" 1",
+            b"1 ",
+            b"1.5",
+            b"abc",
+        ] {
+            assert_eq!(parse_cursor(bad), None, "{}", bad.escape_ascii());
+        }
+    }
 }

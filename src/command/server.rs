@@ -1,6 +1,6 @@
 //! Connection and server commands that need no network: PING, ECHO, SELECT, TIME.
 
-use super::args::{CmdResult, int};
+use super::args::{CmdResult, int32};
 use super::{Ctx, Reply};
 use crate::error::Error;
 use crate::log::record::NUM_DBS;
@@ -18,7 +18,7 @@ pub(super) fn echo(_ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 pub(super) fn select(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
-    let index = int(argv[1])?;
+    let index = int32(argv[1])?;
     let index = u8::try_from(index)
         .ok()
         .filter(|&i| i < NUM_DBS)

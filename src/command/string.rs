@@ -135,6 +135,11 @@ pub(super) fn getdel(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 
 pub(super) fn getex(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let parsed = parse_extended(&argv[2..], false)?;
+    // As Redis, the expiry value is checked only once the key is known to hold a string: a
+    // missing key answers nil whatever the value.
+    if ctx.tx.string_entry(argv[1])?.is_none() {
+        return Ok(Reply::Nil);
+    }
     let expiry = match (parsed.expire, parsed.persist) {
         (Some((unit, arg)), _) => Some(Some(Expiry::At(absolute_expiry(
             "getex",

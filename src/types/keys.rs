@@ -25,6 +25,8 @@ pub enum ExpireCondition {
     IfGreater,
     /// LT: only if the new expiry is earlier (no expiry counts as infinitely late).
     IfLess,
+    /// XX and LT together: only if the key has an expiry and the new one is earlier.
+    IfSomeAndLess,
 }
 
 /// One page of a SCAN.
@@ -253,6 +255,7 @@ impl Tx<'_> {
             ExpireCondition::IfSome => current != 0,
             ExpireCondition::IfGreater => current != 0 && at > current as i64,
             ExpireCondition::IfLess => current == 0 || at < current as i64,
+            ExpireCondition::IfSomeAndLess => current != 0 && at < current as i64,
         };
         if !allowed {
             return Ok(false);
