@@ -205,12 +205,16 @@ impl Db {
         })
     }
 
-    /// Runs `f` atomically: no other command runs between its reads and writes. Writes made by
-    /// `f` are durable when this returns if the fsync policy is `always`.
+    /// Runs `f` atomically: no other command runs between its reads and writes, and its writes
+    /// reach the log as one batch, so a crash keeps all of them or none. Writes made by `f` are
+    /// durable when this returns if the fsync policy is `always`.
     pub fn tx<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         let shared = &self.core.shared;
         let (result, wrote) = {
             let mut engine = shared.engine();
+            // Everything `f` writes becomes one batch, appended in one write when it returns:
+            // a crash keeps all of it or none (DEL of several keys commits once per key).
+            engine.begin();
             let mut tx = Tx {
                 now: shared.clock.now_ms(),
                 engine: &mut engine,
@@ -218,7 +222,8 @@ impl Db {
                 wrote: None,
             };
             let result = f(&mut tx);
-            (result, tx.wrote)
+            let wrote = tx.wrote;
+            (engine.finish().and(result), wrote)
         };
         if let (Fsync::Always, Some(seq)) = (shared.fsync, wrote) {
             shared.sync_through(seq)?;
@@ -311,7 +316,7 @@ impl<'a> Tx<'a> {
         self.engine.read_value(entry)
     }
 
-    /// Appends `ops` atomically.
+    /// Adds `ops` to this operation's batch (written when the operation ends).
     pub(crate) fn commit(&mut self, ops: &[Op<'_>]) -> Result<()> {
         if ops.is_empty() {
             return Ok(());

@@ -10,6 +10,13 @@
 //! last flagged "batch continues") into one buffer, appends it in one write, and only then
 //! updates the keydirs. Read path: keydir lookup, then one read of the record (mmap for sealed
 //! segments, `pread` for the active one), CRC check, decompression if flagged.
+//!
+//! One command may commit several times (DEL writes a tombstone per key, a lazy expiry writes
+//! a tombstone before the command's own write). [`Engine::begin`] and [`Engine::finish`]
+//! bracket a command ([`crate::Db::tx`] does it): in between, commits only encode into the
+//! buffer, extending one batch, and update the keydirs at once; `finish` appends the whole
+//! batch in one write. So a crash keeps all of a command's records or none of them. Reads in
+//! between find the pending records in the buffer.
 
 pub mod expiry;
 pub mod recovery;
@@ -22,7 +29,9 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::keydir::{Entry, KeyDir, Location, ValueType};
-use crate::log::record::{self, FLAG_BATCH_MORE, FLAG_ZSTD, Header, MAX_FIELD_LEN, NUM_DBS};
+use crate::log::record::{
+    self, FLAG_BATCH_MORE, FLAG_ZSTD, Header, MAX_FIELD_LEN, NUM_DBS, RecordRef,
+};
 use crate::log::{Kind, Segment, SegmentId, SeqNo, Timestamp, Writer};
 use crate::options::Options;
 
@@ -78,8 +87,15 @@ pub struct Engine {
     segments: BTreeMap<SegmentId, Arc<Segment>>,
     writer: Writer,
     next_seq: SeqNo,
-    /// Encode buffer reused across commits.
+    /// Records encoded but not yet appended: empty outside a `begin`..`finish` bracket.
+    /// Reused across commits.
     buf: Vec<u8>,
+    /// Inside a `begin`..`finish` bracket: commits extend the batch in `buf` instead of
+    /// appending.
+    deferred: bool,
+    /// Start in `buf` of the batch's last record, whose "batch continues" flag the next commit
+    /// of the same bracket sets.
+    last_record: Option<usize>,
     /// Set after a failed write or fsync: the on-disk tail is unknown, so refuse writes.
     poisoned: bool,
     /// Held for the engine's life: the exclusive lock on `LOCK`.
@@ -139,8 +155,24 @@ impl Engine {
         self.poisoned = true;
     }
 
-    /// Appends `ops` as one atomic batch and applies them to the keydirs. Returns the sequence
-    /// number of the batch's last record (or of the last record written, for an empty batch).
+    /// Starts a bracket: until [`Engine::finish`], commits form one batch, kept in memory.
+    pub fn begin(&mut self) {
+        self.deferred = true;
+    }
+
+    /// Ends the bracket [`Engine::begin`] opened, appending its batch in one write.
+    ///
+    /// # Errors
+    /// The append failed: the engine is poisoned. The keydirs already show the batch, so reads
+    /// of its keys fail (their records are not in the file) until the store is reopened.
+    pub fn finish(&mut self) -> Result<()> {
+        self.deferred = false;
+        self.write_pending()
+    }
+
+    /// Appends `ops` as one atomic batch and applies them to the keydirs; between `begin` and
+    /// `finish`, adds them to the bracket's batch instead. Returns the sequence number of the
+    /// batch's last record (or of the last record written, for an empty batch).
     pub fn commit(&mut self, ops: &[Op<'_>]) -> Result<SeqNo> {
         if self.poisoned {
             return Err(Error::Poisoned);
@@ -164,17 +196,25 @@ impl Engine {
             total += (record::HEADER_LEN + key.len() + stored.0.len()) as u64;
             values.push(stored);
         }
-        if total > MAX_BATCH_LEN {
+        // Bytes of this bracket's batch already encoded: the batch is written whole, into the
+        // segment it started in.
+        let pending = self.buf.len() as u64;
+        if pending + total > MAX_BATCH_LEN {
             return Err(Error::TooLarge);
         }
-        if !self.writer.is_empty() && self.writer.len() + total > self.opts.segment_size {
+        if pending == 0
+            && !self.writer.is_empty()
+            && self.writer.len() + total > self.opts.segment_size
+        {
             self.rotate()?;
+        }
+        if let Some(last) = self.last_record {
+            record::set_batch_continues(&mut self.buf[last..]);
         }
 
         let base = self.writer.len();
         let segment = self.writer.id();
         let mut locations = Vec::with_capacity(ops.len());
-        self.buf.clear();
         for (i, (op, (value, flags))) in ops.iter().zip(&values).enumerate() {
             let (db, kind, key, expires_at) = match *op {
                 Op::Put {
@@ -214,13 +254,10 @@ impl Engine {
                 offset: (base + start as u64) as u32,
                 len: (self.buf.len() - start) as u32,
             });
+            self.last_record = Some(start);
         }
-        if let Err(e) = self.writer.append(&self.buf) {
-            self.poisoned = true;
-            return Err(e);
-        }
-        if self.buf.capacity() > 1 << 20 {
-            self.buf = Vec::new();
+        if !self.deferred {
+            self.write_pending()?;
         }
         self.next_seq += ops.len() as u64;
 
@@ -253,6 +290,24 @@ impl Engine {
             }
         }
         Ok(self.next_seq - 1)
+    }
+
+    /// Appends the encoded batch, if any, in one write.
+    fn write_pending(&mut self) -> Result<()> {
+        self.last_record = None;
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let result = self.writer.append(&self.buf);
+        self.buf.clear();
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::new();
+        }
+        if let Err(e) = result {
+            self.poisoned = true;
+            return Err(e);
+        }
+        Ok(())
     }
 
     fn maybe_compress<'v>(&self, value: &'v [u8]) -> (Cow<'v, [u8]>, u8) {
@@ -311,13 +366,26 @@ impl Engine {
                 reason: "the keydir points into a segment that does not exist".into(),
             })?;
         let offset = u64::from(loc.offset);
-        segment.with_record(offset, loc.len as usize, |rec| {
+        let value = |rec: RecordRef<'_>| {
             if rec.header.is_compressed() {
                 decompress(rec.value).ok_or_else(|| segment.corrupt(offset, "invalid zstd frame"))
             } else {
                 Ok(rec.value.to_vec())
             }
-        })?
+        };
+        if loc.segment == self.writer.id() && offset >= self.writer.len() {
+            // A record of the current bracket's batch, not yet appended.
+            let start = (offset - self.writer.len()) as usize;
+            return match self
+                .buf
+                .get(start..start + loc.len as usize)
+                .map(record::decode)
+            {
+                Some(Ok(rec)) => value(rec),
+                _ => Err(segment.corrupt(offset, "record extends past the end of the segment")),
+            };
+        }
+        segment.with_record(offset, loc.len as usize, value)?
     }
 
     /// The live entry of `key` in `db` at time `now`, or `None` if absent or expired.
@@ -359,4 +427,79 @@ fn decompress(frame: &[u8]) -> Option<Vec<u8>> {
     }
     let out = zstd::bulk::decompress(frame, size as usize).ok()?;
     (out.len() as u64 == size).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::segment::segment_path;
+
+    fn io(e: std::io::Error) -> Error {
+        Error::io("test", e)
+    }
+
+    #[test]
+    fn commits_between_begin_and_finish_are_one_batch_on_disk() -> Result<()> {
+        // Regression: each commit of a command was a batch of its own, so a crash in the
+        // middle of `DEL a b` (one tombstone per key) could keep a's deletion and lose b's.
+        let dir = tempfile::tempdir().map_err(io)?;
+        let opts = Options {
+            active_expiry: None,
+            ..Options::default()
+        };
+        let (mut engine, _) = Engine::open(dir.path(), opts.clone())?;
+        engine.commit(&[Op::Put {
+            db: 0,
+            key: b"a",
+            value: b"old",
+            expires_at: 0,
+        }])?;
+        let (segment, before) = engine.log_position();
+
+        engine.begin();
+        engine.commit(&[Op::Delete { db: 0, key: b"a" }])?;
+        engine.commit(&[Op::Put {
+            db: 0,
+            key: b"b",
+            value: b"new",
+            expires_at: 0,
+        }])?;
+        assert_eq!(
+            engine.log_position(),
+            (segment, before),
+            "nothing written yet"
+        );
+        let entry = *engine.keydir(0).get(b"b").ok_or(Error::NoSuchKey)?;
+        assert_eq!(
+            engine.read_value(&entry)?,
+            b"new",
+            "pending records are readable"
+        );
+        engine.finish()?;
+        assert_eq!(engine.read_value(&entry)?, b"new");
+
+        let path = segment_path(dir.path(), segment);
+        let bytes = std::fs::read(&path).map_err(io)?;
+        let mut pos = before as usize;
+        let mut continues = Vec::new();
+        while pos < bytes.len() {
+            let rec = record::decode(&bytes[pos..]).map_err(|_| Error::NoSuchKey)?;
+            continues.push(rec.header.batch_continues());
+            pos += rec.header.record_len() as usize;
+        }
+        assert_eq!(continues, [true, false]);
+
+        // A crash that tears the batch keeps none of it.
+        drop(engine);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.set_len(bytes.len() as u64 - 1).map_err(io)?;
+        let (engine, report) = Engine::open(dir.path(), opts)?;
+        assert_eq!(report.truncated.map(|t| t.1), Some(before));
+        assert!(engine.keydir(0).get(b"a").is_some());
+        assert!(engine.keydir(0).get(b"b").is_none());
+        Ok(())
+    }
 }

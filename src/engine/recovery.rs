@@ -2,7 +2,9 @@
 //!
 //! Segments are replayed in id order, records in file order; the last record for a key wins.
 //! Records of one batch (flag "batch continues") are held back until the batch's last record is
-//! read, so a batch is applied whole or not at all.
+//! read, so a batch is applied whole or not at all. Keys whose expiry has passed are dropped
+//! only once the whole log is replayed: until then a later `Expire` record (PERSIST, a new
+//! EXPIRE) may still change the expiry a `Put` record carries.
 //!
 //! What counts as damage:
 //! * The newest segment may end in a *torn tail*: a partial or corrupt record (or an unfinished
@@ -59,7 +61,6 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
         });
     }
 
-    let now = opts.clock.now_ms();
     let ids = list_segments(dir)?;
     let mut dbs: Vec<KeyDir> = (0..NUM_DBS).map(|_| KeyDir::new()).collect();
     let mut segments = BTreeMap::new();
@@ -72,8 +73,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
     for (i, &id) in ids.iter().enumerate() {
         let newest = i + 1 == ids.len();
         let path = segment_path(dir, id);
-        let valid_len =
-            replay_segment(&path, id, newest, now, &mut dbs, &mut max_seq, &mut report)?;
+        let valid_len = replay_segment(&path, id, newest, &mut dbs, &mut max_seq, &mut report)?;
         if newest {
             let w = Writer::reopen(dir, id, valid_len, opts.observer.clone())?;
             segments.insert(
@@ -100,6 +100,10 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
             w
         }
     };
+    let now = opts.clock.now_ms();
+    for keydir in &mut dbs {
+        drop_expired(keydir, now);
+    }
     report.keys = dbs.iter().map(KeyDir::len).sum();
     report.elapsed = started.elapsed();
     let engine = Engine {
@@ -110,6 +114,8 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
         writer,
         next_seq: max_seq.map_or(1, |s| s + 1),
         buf: Vec::new(),
+        deferred: false,
+        last_record: None,
         poisoned: false,
         _lock: lock,
     };
@@ -122,7 +128,6 @@ fn replay_segment(
     path: &Path,
     id: SegmentId,
     newest: bool,
-    now: Timestamp,
     dbs: &mut [KeyDir],
     max_seq: &mut Option<SeqNo>,
     report: &mut RecoveryReport,
@@ -157,7 +162,7 @@ fn replay_segment(
                 batch.push((pos, rec));
                 if !rec.header.batch_continues() {
                     for (offset, rec) in batch.drain(..) {
-                        apply(dbs, id, offset, &rec, now)
+                        apply(dbs, id, offset, &rec)
                             .map_err(|reason| corrupt(offset as u64, reason))?;
                         report.records += 1;
                     }
@@ -212,45 +217,38 @@ fn valid_record_after(buf: &[u8], from: usize) -> bool {
 }
 
 /// Applies one replayed record to the keydirs; `Err` is a reason for a corruption error.
+///
+/// Expired keys stay in for now (see [`drop_expired`]): a `Put` whose expiry has passed may
+/// have been made persistent by a later `Expire` record.
 fn apply(
     dbs: &mut [KeyDir],
     segment: SegmentId,
     offset: usize,
     rec: &RecordRef<'_>,
-    now: Timestamp,
 ) -> Result<(), &'static str> {
     let h = &rec.header;
     let keydir = &mut dbs[usize::from(h.db)];
-    let expired = h.expires_at != 0 && h.expires_at <= now;
     match h.kind {
         Kind::Put => {
-            if expired {
-                keydir.remove(rec.key);
-            } else {
-                let loc = Location {
-                    segment,
-                    offset: u32::try_from(offset).map_err(|_| "record offset above 4 GiB")?,
-                    len: u32::try_from(h.record_len()).map_err(|_| "record longer than 4 GiB")?,
-                };
-                keydir.insert(
-                    rec.key,
-                    Entry {
-                        loc,
-                        expires_at: h.expires_at,
-                        vtype: ValueType::String,
-                    },
-                );
-            }
+            let loc = Location {
+                segment,
+                offset: u32::try_from(offset).map_err(|_| "record offset above 4 GiB")?,
+                len: u32::try_from(h.record_len()).map_err(|_| "record longer than 4 GiB")?,
+            };
+            keydir.insert(
+                rec.key,
+                Entry {
+                    loc,
+                    expires_at: h.expires_at,
+                    vtype: ValueType::String,
+                },
+            );
         }
         Kind::Delete => {
             keydir.remove(rec.key);
         }
         Kind::Expire => {
-            if expired {
-                keydir.remove(rec.key);
-            } else {
-                keydir.set_expiry(rec.key, h.expires_at);
-            }
+            keydir.set_expiry(rec.key, h.expires_at);
         }
         Kind::Flush => keydir.clear(),
         Kind::Meta | Kind::Element | Kind::ElementDelete => {
@@ -258,4 +256,72 @@ fn apply(
         }
     }
     Ok(())
+}
+
+/// Removes the keys whose final expiry is at or before `now`, once the whole log is replayed.
+/// No tombstone is written: the records themselves say the key is gone.
+fn drop_expired(keydir: &mut KeyDir, now: Timestamp) {
+    let mut expired = Vec::new();
+    keydir.for_each(|key, entry| {
+        if entry.expires_at != 0 && entry.expires_at <= now {
+            expired.push(key.to_vec());
+        }
+    });
+    for key in expired {
+        keydir.remove(&key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::engine::Op;
+
+    fn options(clock: &Arc<ManualClock>) -> Options {
+        Options {
+            clock: clock.clone(),
+            active_expiry: None,
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn an_expiry_changed_after_the_put_decides_at_replay() -> Result<()> {
+        // Regression: replay dropped a key as soon as it read a `Put` whose expiry had passed,
+        // so the later `Expire` record (PERSIST, or an EXPIRE pushing the time back) found no
+        // key: a persisted key vanished at the first restart after its original expiry.
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tmp", e))?;
+        let clock = ManualClock::new(1_000);
+        {
+            let (mut engine, _) = Engine::open(dir.path(), options(&clock))?;
+            for (key, put_expiry, new_expiry) in [
+                (&b"persisted"[..], 2_000, 0),
+                (b"extended", 2_000, 9_000),
+                (b"shortened", 0, 2_000),
+            ] {
+                let db = 0;
+                engine.commit(&[Op::Put {
+                    db,
+                    key,
+                    value: b"v",
+                    expires_at: put_expiry,
+                }])?;
+                engine.commit(&[Op::Expire {
+                    db,
+                    key,
+                    expires_at: new_expiry,
+                }])?;
+            }
+            engine.sync()?;
+        }
+        clock.set(5_000);
+        let (engine, report) = Engine::open(dir.path(), options(&clock))?;
+        let expiry = |key: &[u8]| engine.keydir(0).get(key).map(|e| e.expires_at);
+        assert_eq!(expiry(b"persisted"), Some(0));
+        assert_eq!(expiry(b"extended"), Some(9_000));
+        assert_eq!(expiry(b"shortened"), None);
+        assert_eq!(report.keys, 2);
+        Ok(())
+    }
 }

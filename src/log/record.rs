@@ -221,6 +221,17 @@ pub fn encode_into(out: &mut Vec<u8>, header: &Header, key: &[u8], sub: &[u8], v
     LE::write_u32(&mut out[start..start + 4], crc);
 }
 
+/// Sets the "batch continues" flag of `record` (exactly one encoded record) and updates its
+/// CRC: a batch still in memory grows by another record this way.
+pub fn set_batch_continues(record: &mut [u8]) {
+    if record.len() < HEADER_LEN {
+        return;
+    }
+    record[22] |= FLAG_BATCH_MORE;
+    let crc = crc32fast::hash(&record[4..]);
+    LE::write_u32(&mut record[0..4], crc);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +277,17 @@ mod tests {
             (&b"key"[..], &b"field"[..], &b"value bytes"[..])
         );
         assert_eq!(rec.header.record_len(), buf.len() as u64);
+    }
+
+    #[test]
+    fn setting_batch_continues_keeps_the_record_valid() {
+        let mut buf = Vec::new();
+        encode_into(&mut buf, &sample(Kind::Delete, 0), b"key", b"", b"");
+        assert!(!decode(&buf).expect("valid").header.batch_continues());
+        set_batch_continues(&mut buf);
+        let rec = decode(&buf).expect("still valid");
+        assert!(rec.header.batch_continues());
+        assert_eq!((rec.header.seq, rec.key), (42, &b"key"[..]));
     }
 
     #[test]
