@@ -5,17 +5,17 @@
 //! * One mutex guards the [`Engine`] (log writer + keydirs). Every command runs start to end
 //!   under it, which makes each command atomic and linearizable, as Redis's single thread does.
 //! * Durability waits happen *outside* that mutex. With `appendfsync always`, a writer releases
-//!   the engine lock and then calls [`Shared::sync_through`]: the first waiter takes the sync
-//!   lock and fdatasyncs the active segment, which covers every record written before it
-//!   started; writers queued behind it find their sequence number already durable and return
-//!   without a second fsync (group commit). Readers never wait for an fsync.
+//!   the engine lock and then calls [`Shared::sync_through`]: if no fsync is running it becomes
+//!   the leader and fdatasyncs the active segment, which covers every record written before it
+//!   started; writers that arrive meanwhile wait for it to end, then find their sequence number
+//!   already durable and return without a second fsync (group commit). Readers never wait for
+//!   an fsync.
 //! * A background thread fsyncs once a second under `everysec`, and another runs active expiry
 //!   every 100 ms. Both stop when the last `Db` handle is dropped, after which the log is
 //!   fsync'd a final time and the directory lock released.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -32,12 +32,21 @@ use crate::options::{Fsync, Options};
 #[derive(Debug)]
 pub(crate) struct Shared {
     engine: Mutex<Engine>,
-    /// Highest sequence number known to be on stable storage.
-    durable: AtomicU64,
-    /// Serializes fsyncs; whoever holds it syncs for everyone queued behind.
-    sync_lock: Mutex<()>,
+    /// Group commit: what is durable, and whether an fsync is running.
+    sync: Mutex<SyncState>,
+    /// Signalled when an fsync ends.
+    synced: Condvar,
     fsync: Fsync,
     clock: Arc<dyn crate::clock::Clock>,
+}
+
+/// The group-commit state.
+#[derive(Debug, Default)]
+struct SyncState {
+    /// Highest sequence number known to be on stable storage.
+    durable: SeqNo,
+    /// An fsync is in flight; others wait for it instead of starting their own.
+    syncing: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -53,17 +62,47 @@ impl Shared {
         lock(&self.engine)
     }
 
-    /// Returns once every record up to `seq` is durable, syncing if nobody else has.
+    /// Returns once every record up to `seq` is durable.
+    ///
+    /// Group commit: if no fsync is running, this caller becomes the leader and fsyncs the
+    /// active segment, which covers every record appended before it started. Callers arriving
+    /// meanwhile wait on the condition variable; when the fsync ends they all wake, those
+    /// covered return at once, and one of the rest leads the next fsync for everything written
+    /// during the previous one. A covered waiter never waits behind a later fsync.
     fn sync_through(&self, seq: SeqNo) -> Result<()> {
-        if self.durable.load(Ordering::Acquire) >= seq {
+        let mut state = lock(&self.sync);
+        while state.durable < seq && state.syncing {
+            state = self
+                .synced
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        if state.durable >= seq {
             return Ok(());
         }
-        let _turn = lock(&self.sync_lock);
-        if self.durable.load(Ordering::Acquire) >= seq {
-            return Ok(());
+        state.syncing = true;
+        drop(state);
+
+        let result = self.fsync_active();
+        let mut state = lock(&self.sync);
+        state.syncing = false;
+        if let Ok(upto) = result {
+            state.durable = state.durable.max(upto);
         }
+        self.synced.notify_all();
+        result.map(drop)
+    }
+
+    /// Fsyncs the active segment without holding the engine lock; returns the last sequence
+    /// number it covers. After a failed fsync the engine is poisoned and this keeps failing:
+    /// the kernel may have dropped the dirty pages, so a later fsync "succeeding" proves
+    /// nothing.
+    fn fsync_active(&self) -> Result<SeqNo> {
         let (upto, file, path, observer) = {
             let engine = self.engine();
+            if engine.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
             let (upto, file, path) = engine.sync_handle();
             (upto, file, path, engine.options().observer.clone())
         };
@@ -71,8 +110,7 @@ impl Shared {
             self.engine().poison();
             return Err(e);
         }
-        self.durable.fetch_max(upto, Ordering::AcqRel);
-        Ok(())
+        Ok(upto)
     }
 
     fn sync_all(&self) -> Result<()> {
@@ -134,8 +172,11 @@ impl Db {
         let durable = engine.next_seq().saturating_sub(1);
         let shared = Arc::new(Shared {
             engine: Mutex::new(engine),
-            durable: AtomicU64::new(durable),
-            sync_lock: Mutex::new(()),
+            sync: Mutex::new(SyncState {
+                durable,
+                syncing: false,
+            }),
+            synced: Condvar::new(),
             fsync,
             clock,
         });

@@ -150,6 +150,11 @@ impl Engine {
         )
     }
 
+    /// Whether an earlier write or fsync failed.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     /// Marks the engine as failed: every later write returns [`Error::Poisoned`].
     pub fn poison(&mut self) {
         self.poisoned = true;
