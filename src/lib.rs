@@ -5,8 +5,9 @@
 //! one lookup and one read. Strings, TTLs and the keyspace commands behave as in Redis (the
 //! Redis command reference is the specification, a real redis-server the oracle).
 //!
-//! What it is not (yet): it keeps every key in RAM (about 70 bytes plus the key per key), it has
-//! no replication, and collection types, compaction and the network server arrive in later
+//! What it is not (yet): it keeps every key in RAM (67 bytes per key for keys of up to 22
+//! bytes, measured in docs/PERFORMANCE.md; longer keys add their length), it has no
+//! replication, and collection types, compaction and the network server arrive in later
 //! versions.
 //!
 //! # Example
@@ -31,6 +32,7 @@
 //! * [`engine`]: log + keydirs: open/recovery, atomic batches, reads, active expiry.
 //! * [`types`]: Redis semantics as typed methods on [`Tx`] (and on [`Db`]).
 //! * [`command`]: argv to typed calls and back to [`Reply`]; the command table.
+//! * [`resp`]: the wire protocol: [`Reply`] encoding and the request parser (no I/O).
 
 pub mod clock;
 pub mod command;
@@ -42,6 +44,7 @@ pub mod keydir;
 pub mod log;
 mod methods;
 mod options;
+pub mod resp;
 pub mod types;
 
 pub use command::{Reply, Session};

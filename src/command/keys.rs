@@ -241,11 +241,8 @@ fn ttl_generic(ctx: &mut Ctx<'_, '_>, key: &[u8], millis: bool, absolute: bool) 
         Ttl::Missing => -2,
         Ttl::Persistent => -1,
         Ttl::At(at) => {
-            let ms = if absolute {
-                at as i64
-            } else {
-                (at as i64 - now).max(0)
-            };
+            let at = i64::try_from(at).unwrap_or(i64::MAX);
+            let ms = if absolute { at } else { (at - now).max(0) };
             if millis { ms } else { round_to_seconds(ms) }
         }
     }))

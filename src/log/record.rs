@@ -136,6 +136,14 @@ impl Header {
             sub_len: LE::read_u32(&buf[27..31]),
             value_len: LE::read_u32(&buf[31..35]),
         };
+        // Both are at most i64::MAX: commands cannot create larger ones, and a larger sequence
+        // number would leave no room for the next.
+        if header.seq > i64::MAX as u64 {
+            return Err("sequence number out of range");
+        }
+        if header.expires_at > i64::MAX as u64 {
+            return Err("expiry out of range");
+        }
         if header.key_len > MAX_FIELD_LEN
             || header.sub_len > MAX_FIELD_LEN
             || header.value_len > MAX_FIELD_LEN
@@ -331,6 +339,20 @@ mod tests {
             decode(&buf),
             Err(DecodeError::Invalid("field length above 512 MiB"))
         );
+    }
+
+    #[test]
+    fn sequence_numbers_and_expiries_above_i64_max_are_invalid() {
+        let mut buf = encoded(b"key", b"", b"value");
+        buf[4..12].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(header_of(&buf), Err("sequence number out of range"));
+        let mut buf = encoded(b"key", b"", b"value");
+        buf[14..22].copy_from_slice(&(1u64 << 63).to_le_bytes());
+        assert_eq!(header_of(&buf), Err("expiry out of range"));
+    }
+
+    fn header_of(buf: &[u8]) -> Result<Header, &'static str> {
+        Header::parse(buf.first_chunk::<HEADER_LEN>().ok_or("short")?)
     }
 
     #[test]
