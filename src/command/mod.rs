@@ -8,14 +8,13 @@
 
 pub mod args;
 mod keys;
-mod reply;
 mod server;
 mod string;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-pub use reply::Reply;
+pub use crate::resp::Reply;
 
 use crate::db::{Db, Tx};
 use args::CmdResult;
@@ -192,6 +191,12 @@ impl Session {
             }
             Err(e) => e.into(),
         }
+    }
+}
+
+impl From<crate::Error> for Reply {
+    fn from(error: crate::Error) -> Reply {
+        Reply::Error(error.reply_text())
     }
 }
 

@@ -84,12 +84,18 @@ fn write_tty(out: &mut String, reply: &Reply, prefix: &str) {
             push_quoted(out, bytes);
             out.push('\n');
         }
-        Reply::Nil => out.push_str("(nil)\n"),
+        Reply::Nil | Reply::NilArray => out.push_str("(nil)\n"),
+        Reply::Verbatim(text) => {
+            out.push_str(text);
+            out.push('\n');
+        }
         Reply::Double(value) => {
             let _ = writeln!(out, "(double) {}", format_double(*value));
         }
         Reply::Boolean(value) => out.push_str(if *value { "(true)\n" } else { "(false)\n" }),
-        Reply::Array(items) => write_tty_list(out, items, ')', "(empty array)\n", prefix),
+        Reply::Array(items) | Reply::Push(items) => {
+            write_tty_list(out, items, ')', "(empty array)\n", prefix);
+        }
         Reply::Set(items) => write_tty_list(out, items, '~', "(empty set)\n", prefix),
         Reply::Map(entries) => write_tty_map(out, entries, prefix),
     }
@@ -173,12 +179,13 @@ fn write_raw(out: &mut Vec<u8>, reply: &Reply) {
         }
         Reply::Integer(value) => out.extend_from_slice(value.to_string().as_bytes()),
         Reply::Bulk(bytes) => out.extend_from_slice(bytes),
-        Reply::Nil => {}
+        Reply::Nil | Reply::NilArray => {}
+        Reply::Verbatim(text) => out.extend_from_slice(text.as_bytes()),
         Reply::Double(value) => out.extend_from_slice(format_double(*value).as_bytes()),
         Reply::Boolean(value) => {
             out.extend_from_slice(if *value { b"(true)" } else { b"(false)" });
         }
-        Reply::Array(items) | Reply::Set(items) => {
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
                     out.push(b'\n');
