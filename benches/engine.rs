@@ -36,6 +36,9 @@ use kvdb::log::IoObserver;
 use kvdb::{Db, Fsync, Options, SetOptions};
 use tempfile::TempDir;
 
+mod common;
+use common::key;
+
 /// Keys preloaded for the read, overwrite, INCR and execute benches.
 const KEYS: u64 = 100_000;
 /// Keys preloaded for the 4 KiB read benches (about 82 MB of log).
@@ -44,17 +47,6 @@ const KEYS_4K: u64 = 20_000;
 const REOPEN_KEYS: u64 = 1_000_000;
 /// Writer threads in the group-commit bench.
 const THREADS: u64 = 8;
-
-/// The 16-byte key number `i`: `key:` and 12 zero-padded digits.
-fn key(i: u64) -> [u8; 16] {
-    let mut out = *b"key:000000000000";
-    let mut n = i;
-    for byte in out[4..].iter_mut().rev() {
-        *byte = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    out
-}
 
 /// `len` random (incompressible) bytes.
 fn value(len: usize) -> Vec<u8> {

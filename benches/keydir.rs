@@ -18,19 +18,11 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use kvdb::ValueType;
 use kvdb::keydir::{Entry, KeyDir, Location};
 
+mod common;
+use common::key;
+
 /// Keys in the keydir the lookups run against.
 const KEYS: u64 = 1_000_000;
-
-/// The 16-byte key number `i`: `key:` and 12 zero-padded digits.
-fn key(i: u64) -> [u8; 16] {
-    let mut out = *b"key:000000000000";
-    let mut n = i;
-    for byte in out[4..].iter_mut().rev() {
-        *byte = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    out
-}
 
 /// An entry as the engine would store it for key `i` (100-byte values, 151-byte records).
 fn entry(i: u64) -> Entry {

@@ -25,6 +25,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use kvdb::keydir::{Entry, KeyDir, Location};
 use kvdb::{Db, Fsync, Options, SetOptions, ValueType};
 
+mod common;
+use common::key;
+
 /// Keys inserted by every measurement.
 const KEYS: u64 = 1_000_000;
 /// Value length in the `Db` measurements (the values are on disk, not in RAM).
@@ -134,17 +137,6 @@ fn report(name: &str, keys: u64, before: Usage, after: Usage) {
         "{name:>9}: heap {heap:6.1} B/key (peak while growing {peak:6.1}), \
          RSS {rss:6.1} B/key (anonymous {anon:6.1})"
     );
-}
-
-/// 16-byte key number `i`.
-fn key(i: u64) -> [u8; 16] {
-    let mut out = *b"key:000000000000";
-    let mut n = i;
-    for byte in out[4..].iter_mut().rev() {
-        *byte = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    out
 }
 
 fn measure_keydir() {
