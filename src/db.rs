@@ -250,26 +250,69 @@ impl Db {
     /// reach the log as one batch, so a crash keeps all of them or none. Writes made by `f` are
     /// durable when this returns if the fsync policy is `always`.
     pub fn tx<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> Result<T> {
-        let shared = &self.core.shared;
-        let (result, wrote) = {
-            let mut engine = shared.engine();
-            // Everything `f` writes becomes one batch, appended in one write when it returns:
-            // a crash keeps all of it or none (DEL of several keys commits once per key).
-            engine.begin();
-            let mut tx = Tx {
-                now: shared.clock.now_ms(),
-                engine: &mut engine,
-                db: self.index,
-                wrote: None,
-            };
-            let result = f(&mut tx);
-            let wrote = tx.wrote;
-            (engine.finish().and(result), wrote)
-        };
-        if let (Fsync::Always, Some(seq)) = (shared.fsync, wrote) {
-            shared.sync_through(seq)?;
+        let (result, wrote) = self.run(f, true);
+        if let Some(seq) = wrote {
+            self.wait_durable(seq)?;
         }
         result
+    }
+
+    /// Runs `f` atomically as [`Db::tx`] does, but holds its batch in memory instead of
+    /// writing it: a pipeline of commands then costs one write ([`Db::flush`]) and one fsync
+    /// ([`Db::wait_durable`]). Returns the sequence number of the last record `f` wrote, which
+    /// must be flushed and made durable before anyone is told the write happened.
+    pub fn tx_held<T>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> (Result<T>, Option<SeqNo>) {
+        self.run(f, false)
+    }
+
+    fn run<T>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+        write: bool,
+    ) -> (Result<T>, Option<SeqNo>) {
+        let shared = &self.core.shared;
+        let mut engine = shared.engine();
+        // Everything `f` writes becomes one batch: a crash keeps all of it or none (DEL of
+        // several keys commits once per key).
+        engine.begin();
+        let mut tx = Tx {
+            now: shared.clock.now_ms(),
+            engine: &mut engine,
+            db: self.index,
+            wrote: None,
+        };
+        let result = f(&mut tx);
+        let wrote = tx.wrote;
+        let ended = if write {
+            engine.finish()
+        } else {
+            engine.end_batch()
+        };
+        (ended.and(result), wrote)
+    }
+
+    /// Writes every batch held by [`Db::tx_held`] (of any handle) with one write.
+    pub fn flush(&self) -> Result<()> {
+        self.core.shared.engine().flush()
+    }
+
+    /// Returns once the record `seq` is durable, if the fsync policy is `always` (otherwise at
+    /// once: the background fsync or the OS takes care of it). Held batches must have been
+    /// flushed. Concurrent callers share fsyncs.
+    pub fn wait_durable(&self, seq: SeqNo) -> Result<()> {
+        let shared = &self.core.shared;
+        if shared.fsync == Fsync::Always {
+            shared.sync_through(seq)?;
+        }
+        Ok(())
+    }
+
+    /// The durability policy the store was opened with.
+    pub fn fsync_policy(&self) -> Fsync {
+        self.core.shared.fsync
     }
 
     /// Makes everything written so far durable now, whatever the fsync policy.

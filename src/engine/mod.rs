@@ -74,6 +74,9 @@ pub enum Op<'a> {
     },
 }
 
+/// Bytes of finished batches [`Engine::end_batch`] may hold in memory before writing them.
+pub const HOLD_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Largest batch one `commit` may write: offsets in the keydir are `u32`.
 const MAX_BATCH_LEN: u64 = u32::MAX as u64 - super::options::MAX_SEGMENT_SIZE;
 
@@ -87,6 +90,9 @@ pub struct Engine {
     segments: BTreeMap<SegmentId, Arc<Segment>>,
     writer: Writer,
     next_seq: SeqNo,
+    /// Sequence number of the last record appended to the file (held batches excluded): what
+    /// an fsync now would make durable.
+    written_seq: SeqNo,
     /// Records encoded but not yet appended: empty outside a `begin`..`finish` bracket.
     /// Reused across commits.
     buf: Vec<u8>,
@@ -144,7 +150,7 @@ impl Engine {
     /// Sealed segments were fsync'd when sealed, so syncing the active file covers everything.
     pub fn sync_handle(&self) -> (SeqNo, Arc<File>, PathBuf) {
         (
-            self.next_seq.saturating_sub(1),
+            self.written_seq,
             Arc::clone(self.writer.file()),
             self.writer.path().to_owned(),
         )
@@ -171,7 +177,24 @@ impl Engine {
     /// The append failed: the engine is poisoned. The keydirs already show the batch, so reads
     /// of its keys fail (their records are not in the file) until the store is reopened.
     pub fn finish(&mut self) -> Result<()> {
+        self.end_batch()?;
+        self.flush()
+    }
+
+    /// Ends the bracket [`Engine::begin`] opened but keeps its batch in memory, after any
+    /// batches held before it, until [`Engine::flush`]: a pipeline of commands is appended with
+    /// one write. Past [`HOLD_LIMIT`] bytes the held batches are written at once.
+    pub fn end_batch(&mut self) -> Result<()> {
         self.deferred = false;
+        self.last_record = None;
+        if self.buf.len() > HOLD_LIMIT {
+            return self.flush();
+        }
+        Ok(())
+    }
+
+    /// Appends every batch held in memory with one write.
+    pub fn flush(&mut self) -> Result<()> {
         self.write_pending()
     }
 
@@ -207,10 +230,12 @@ impl Engine {
         if pending + total > MAX_BATCH_LEN {
             return Err(Error::TooLarge);
         }
-        if pending == 0
-            && !self.writer.is_empty()
-            && self.writer.len() + total > self.opts.segment_size
+        // A new batch may start a new segment; held batches go to the old one first.
+        if self.last_record.is_none()
+            && (!self.writer.is_empty() || pending > 0)
+            && self.writer.len() + pending + total > self.opts.segment_size
         {
+            self.write_pending()?;
             self.rotate()?;
         }
         if let Some(last) = self.last_record {
@@ -261,10 +286,10 @@ impl Engine {
             });
             self.last_record = Some(start);
         }
+        self.next_seq += ops.len() as u64;
         if !self.deferred {
             self.write_pending()?;
         }
-        self.next_seq += ops.len() as u64;
 
         for (op, loc) in ops.iter().zip(locations) {
             match *op {
@@ -304,6 +329,7 @@ impl Engine {
             return Ok(());
         }
         let result = self.writer.append(&self.buf);
+        self.written_seq = self.next_seq - 1;
         self.buf.clear();
         if self.buf.capacity() > 1 << 20 {
             self.buf = Vec::new();

@@ -113,6 +113,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
         segments,
         writer,
         next_seq: max_seq.map_or(1, |s| s + 1),
+        written_seq: max_seq.unwrap_or(0),
         buf: Vec::new(),
         deferred: false,
         last_record: None,
