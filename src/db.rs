@@ -413,4 +413,9 @@ impl<'a> Tx<'a> {
     pub(crate) fn engine(&self) -> &Engine {
         self.engine
     }
+
+    /// Write access to the engine (the WATCH registry).
+    pub(crate) fn engine_mut(&mut self) -> &mut Engine {
+        self.engine
+    }
 }

@@ -7,14 +7,18 @@
 //! handlers: `string`, `keys` (keyspace and TTL), `server` (connection and server commands).
 
 pub mod args;
+mod connection;
 mod keys;
 mod server;
+mod session;
 mod string;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub use crate::resp::Reply;
+pub use connection::REDIS_VERSION;
+pub use session::{ClientState, Session};
 
 use crate::db::{Db, Tx};
 use args::CmdResult;
@@ -52,12 +56,23 @@ pub struct CommandSpec {
 /// A command handler: the context and the full argv (name included).
 type Handler = fn(&mut Ctx<'_, '_>, &[&[u8]]) -> CmdResult;
 
-/// What a handler sees: the transaction and the connection state it may change.
+/// What a handler sees: the transaction and the client state it may change.
 pub struct Ctx<'t, 'e> {
     /// The atomic view of the store.
     pub tx: &'t mut Tx<'e>,
-    /// Set by SELECT: the database the session switches to after the command.
-    select: Option<u8>,
+    /// The client: protocol, name, authentication, the server if any.
+    pub client: &'t mut ClientState,
+}
+
+/// What commands about the server (AUTH, CONFIG, CLIENT, INFO, SHUTDOWN...) need from it. The
+/// network server implements it; an embedded [`Session`] has none.
+///
+/// Implementations must not lock the store: handlers call them inside a store transaction.
+pub trait ServerContext: Send + Sync + std::fmt::Debug {
+    /// The password clients must give (requirepass), if any.
+    fn password(&self) -> Option<String>;
+    /// Asks the server to stop gracefully (SHUTDOWN).
+    fn shutdown(&self);
 }
 
 macro_rules! commands {
@@ -132,6 +147,17 @@ commands! {
     "echo", 2, FAST | CONNECTION, NO_KEYS, "connection", "ECHO message", "Returns the given string.", server::echo;
     "select", 2, FAST | CONNECTION, NO_KEYS, "connection", "SELECT index", "Changes the selected database.", server::select;
     "time", 1, FAST, NO_KEYS, "server", "TIME", "Returns the server time.", server::time;
+    "auth", -2, FAST | CONNECTION, NO_KEYS, "connection", "AUTH [username] password", "Authenticates the connection.", connection::auth;
+    "hello", -1, FAST | CONNECTION, NO_KEYS, "connection", "HELLO [protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", connection::hello;
+    "quit", -1, FAST | CONNECTION, NO_KEYS, "connection", "QUIT", "Closes the connection.", connection::quit;
+    "reset", 1, FAST | CONNECTION, NO_KEYS, "connection", "RESET", "Resets the connection.", connection::reset;
+    "client", -2, CONNECTION, NO_KEYS, "connection", "CLIENT <ID | GETNAME | SETNAME name | SETINFO <LIB-NAME | LIB-VER> value | LIST | INFO | KILL ... | NO-EVICT <ON | OFF>>", "A container for client connection commands.", connection::client;
+    // Transactions (run by the session, which owns their state).
+    "multi", 1, FAST, NO_KEYS, "transactions", "MULTI", "Starts a transaction.", connection::session_only;
+    "exec", 1, 0, NO_KEYS, "transactions", "EXEC", "Executes all commands in a transaction.", connection::session_only;
+    "discard", 1, FAST, NO_KEYS, "transactions", "DISCARD", "Discards a transaction.", connection::session_only;
+    "watch", -2, FAST, ALL_KEYS, "transactions", "WATCH key [key ...]", "Monitors changes to keys to determine the execution of a transaction.", connection::session_only;
+    "unwatch", 1, FAST, NO_KEYS, "transactions", "UNWATCH", "Forgets about watched keys of a transaction.", connection::session_only;
 }
 
 /// Looks a command up by name, case-insensitively.
@@ -140,58 +166,6 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     let index = INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name, c)).collect());
     let lower = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
     index.get(lower.as_str()).copied()
-}
-
-/// The state of one client: which numbered database it has selected.
-#[derive(Debug, Clone)]
-pub struct Session {
-    db: Db,
-}
-
-impl Session {
-    /// A session on `db`'s numbered database.
-    pub fn new(db: Db) -> Session {
-        Session { db }
-    }
-
-    /// The selected database's index.
-    pub fn db_index(&self) -> u8 {
-        self.db.index()
-    }
-
-    /// Runs one command, e.g. `["SET", "k", "v"]`, and returns its reply.
-    pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
-        let argv: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
-        let Some(name) = argv.first() else {
-            return Reply::err("empty command");
-        };
-        let Some(spec) = lookup(name) else {
-            return unknown_command(&argv);
-        };
-        let n = argv.len() as i32;
-        if (spec.arity > 0 && n != spec.arity) || n < spec.arity.abs() {
-            return Reply::err(format!(
-                "wrong number of arguments for '{}' command",
-                spec.name
-            ));
-        }
-        let outcome = self.db.tx(|tx| {
-            let mut ctx = Ctx { tx, select: None };
-            let reply = (spec.handler)(&mut ctx, &argv).unwrap_or_else(|e| e);
-            Ok((reply, ctx.select))
-        });
-        match outcome {
-            Ok((reply, select)) => {
-                if let Some(index) = select
-                    && let Ok(db) = self.db.select(i64::from(index))
-                {
-                    self.db = db;
-                }
-                reply
-            }
-            Err(e) => e.into(),
-        }
-    }
 }
 
 impl From<crate::Error> for Reply {

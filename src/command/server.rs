@@ -24,7 +24,6 @@ pub(super) fn select(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
         .filter(|&i| i < NUM_DBS)
         .ok_or(Error::DbIndexOutOfRange)?;
     ctx.tx.set_db(index);
-    ctx.select = Some(index);
     Ok(Reply::ok())
 }
 

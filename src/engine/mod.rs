@@ -20,6 +20,7 @@
 
 pub mod expiry;
 pub mod recovery;
+pub mod watch;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -102,6 +103,8 @@ pub struct Engine {
     /// Start in `buf` of the batch's last record, whose "batch continues" flag the next commit
     /// of the same bracket sets.
     last_record: Option<usize>,
+    /// Clients watching keys (WATCH).
+    watches: watch::Watches,
     /// Set after a failed write or fsync: the on-disk tail is unknown, so refuse writes.
     poisoned: bool,
     /// Held for the engine's life: the exclusive lock on `LOCK`.
@@ -154,6 +157,11 @@ impl Engine {
             Arc::clone(self.writer.file()),
             self.writer.path().to_owned(),
         )
+    }
+
+    /// The WATCH registry.
+    pub fn watches_mut(&mut self) -> &mut watch::Watches {
+        &mut self.watches
     }
 
     /// Whether an earlier write or fsync failed.
@@ -291,6 +299,18 @@ impl Engine {
             self.write_pending()?;
         }
 
+        if !self.watches.is_empty() {
+            for op in ops {
+                match *op {
+                    Op::Put { db, key, .. }
+                    | Op::Delete { db, key }
+                    | Op::Expire { db, key, .. } => {
+                        self.watches.touch(db, key);
+                    }
+                    Op::Flush { db } => self.watches.touch_db(db),
+                }
+            }
+        }
         for (op, loc) in ops.iter().zip(locations) {
             match *op {
                 Op::Put {

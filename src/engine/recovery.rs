@@ -114,6 +114,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
         writer,
         next_seq: max_seq.map_or(1, |s| s + 1),
         written_seq: max_seq.unwrap_or(0),
+        watches: Default::default(),
         buf: Vec::new(),
         deferred: false,
         last_record: None,
