@@ -32,6 +32,7 @@
 //! * [`engine`]: log + keydirs: open/recovery, atomic batches, reads, active expiry.
 //! * [`types`]: Redis semantics as typed methods on [`Tx`] (and on [`Db`]).
 //! * [`command`]: argv to typed calls and back to [`Reply`]; the command table.
+//! * [`server`]: `kvdb server`: connections, pipelining, shutdown (tokio).
 //! * [`resp`]: the wire protocol: [`Reply`] encoding and the request parser (no I/O).
 
 pub mod clock;
@@ -45,6 +46,7 @@ pub mod log;
 mod methods;
 mod options;
 pub mod resp;
+pub mod server;
 pub mod types;
 
 pub use command::{Reply, Session};

@@ -147,6 +147,7 @@ commands! {
     "echo", 2, FAST | CONNECTION, NO_KEYS, "connection", "ECHO message", "Returns the given string.", server::echo;
     "select", 2, FAST | CONNECTION, NO_KEYS, "connection", "SELECT index", "Changes the selected database.", server::select;
     "time", 1, FAST, NO_KEYS, "server", "TIME", "Returns the server time.", server::time;
+    "shutdown", -1, 0, NO_KEYS, "server", "SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the Redis server.", server::shutdown;
     "auth", -2, FAST | CONNECTION, NO_KEYS, "connection", "AUTH [username] password", "Authenticates the connection.", connection::auth;
     "hello", -1, FAST | CONNECTION, NO_KEYS, "connection", "HELLO [protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", connection::hello;
     "quit", -1, FAST | CONNECTION, NO_KEYS, "connection", "QUIT", "Closes the connection.", connection::quit;

@@ -1,6 +1,6 @@
 //! Connection and server commands that need no network: PING, ECHO, SELECT, TIME.
 
-use super::args::{CmdResult, int32};
+use super::args::{CmdResult, int32, is, syntax_error};
 use super::{Ctx, Reply};
 use crate::error::Error;
 use crate::log::record::NUM_DBS;
@@ -33,4 +33,28 @@ pub(super) fn time(ctx: &mut Ctx<'_, '_>, _argv: &[&[u8]]) -> CmdResult {
         Reply::Bulk((now / 1000).to_string().into_bytes()),
         Reply::Bulk(((now % 1000) * 1000).to_string().into_bytes()),
     ]))
+}
+
+pub(super) fn shutdown(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    for arg in &argv[1..] {
+        if is(arg, "ABORT") {
+            return Err(Reply::err("No shutdown in progress."));
+        }
+        if !["NOSAVE", "SAVE", "NOW", "FORCE"]
+            .iter()
+            .any(|o| is(arg, o))
+        {
+            return Err(syntax_error());
+        }
+    }
+    let Some(server) = ctx.client.server.clone() else {
+        return Err(Reply::err(
+            "SHUTDOWN stops a kvdb server; this session has none",
+        ));
+    };
+    // As Redis: no reply; the connection closes and the server stops after finishing what
+    // its clients had sent. The log is fsync'd when the store closes.
+    server.shutdown();
+    ctx.client.silent = true;
+    Ok(Reply::ok())
 }

@@ -38,6 +38,8 @@ pub struct ClientState {
     pub lib: (String, String),
     /// QUIT asked to close the connection after the reply.
     pub quit: bool,
+    /// SHUTDOWN asked to close the connection without a reply.
+    pub silent: bool,
     /// The server, when the session belongs to a network connection.
     pub server: Option<Arc<dyn ServerContext>>,
     /// Set by SELECT (and RESET): the database to switch to after the command.
@@ -79,6 +81,7 @@ impl Session {
                 name: None,
                 lib: (String::new(), String::new()),
                 quit: false,
+                silent: false,
                 server: None,
                 select: None,
                 reset: false,
@@ -115,6 +118,11 @@ impl Session {
     /// Whether a MULTI is open.
     pub fn in_multi(&self) -> bool {
         self.multi.is_some()
+    }
+
+    /// How many commands an open MULTI has queued.
+    pub fn queued(&self) -> Option<usize> {
+        self.multi.as_ref().map(|(queue, _)| queue.len())
     }
 
     /// Writes the batches held since the last flush (one write) and returns the sequence

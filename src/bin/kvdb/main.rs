@@ -27,7 +27,8 @@ use clap::{Parser, Subcommand};
     after_help = "Examples:\n  kvdb                                 shell on ./kvdb-data\n  \
         kvdb -d /tmp/db SET lock:order:1 worker-1 NX EX 30\n  \
         printf 'INCR hits\\nGET hits\\n' | kvdb -d /tmp/db\n  \
-        kvdb -d /tmp/db -n 2 KEYS 'user:*'"
+        kvdb -d /tmp/db -n 2 KEYS 'user:*'\n  \
+        kvdb server --port 6380 --appendfsync always      Redis clients connect to it"
 )]
 pub struct Cli {
     /// Data directory (created if missing).
@@ -61,6 +62,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the Redis-compatible server (RESP2/RESP3 over TCP) on the data directory.
+    Server(cmd::server::ServerArgs),
     /// Any database command, e.g. `SET key value`.
     #[command(external_subcommand)]
     Db(Vec<OsString>),
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Db(argv)) => cmd::exec::run(&cli, argv),
+        Some(Command::Server(args)) => cmd::server::run(&cli, args),
         None => cmd::shell::run(&cli),
     };
     match result {

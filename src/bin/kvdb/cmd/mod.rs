@@ -1,6 +1,7 @@
 //! The subcommands, one file each, plus what they share: opening the database and printing.
 
 pub mod exec;
+pub mod server;
 pub mod shell;
 
 use std::io::{IsTerminal, Write};

@@ -1,0 +1,252 @@
+//! One client connection: read, parse every complete request, run them in order, make their
+//! writes durable once, reply to all of them at once.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::{ClientSnapshot, ServerState, lock};
+use crate::command::ServerContext;
+use crate::resp::{Limits, Protocol, Reply, encode, parse_request};
+use crate::{Db, Fsync, Session};
+
+/// Most unparsed bytes a client may have pending (Redis's client-query-buffer-limit): 1 GiB.
+const QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Tells a client over the limit why it is turned away.
+pub(super) async fn refuse(mut stream: TcpStream) {
+    let _ = stream
+        .write_all(b"-ERR max number of clients reached\r\n")
+        .await;
+}
+
+/// Serves one client until it quits, disconnects, is killed, idles out, or the server stops.
+pub(super) async fn run(mut stream: TcpStream, peer: SocketAddr, db: Db, state: Arc<ServerState>) {
+    state
+        .stats
+        .connected_clients
+        .fetch_add(1, Ordering::Relaxed);
+    let _ = stream.set_nodelay(true);
+    let context: Arc<dyn ServerContext> = state.clone();
+    let mut session = Session::for_server(db, context);
+    let id = session.client().id;
+    let (snapshot, kill) = state.register(ClientSnapshot {
+        id,
+        addr: peer.to_string(),
+        laddr: stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        resp: 2,
+        multi: -1,
+        connected: Some(Instant::now()),
+        last_active: Some(Instant::now()),
+        ..ClientSnapshot::default()
+    });
+    let mut client = Client {
+        stream: &mut stream,
+        session: &mut session,
+        state: &state,
+        snapshot: &snapshot,
+        input: Vec::new(),
+        output: Vec::new(),
+    };
+    let result = client.serve(&kill, state.shutdown_signal()).await;
+    if let Err(e) = result {
+        ::log::debug!("client {peer}: {e}");
+    }
+    drop(session);
+    state.unregister(id);
+    state
+        .stats
+        .connected_clients
+        .fetch_sub(1, Ordering::Relaxed);
+}
+
+struct Client<'a> {
+    stream: &'a mut TcpStream,
+    session: &'a mut Session,
+    state: &'a ServerState,
+    snapshot: &'a Mutex<ClientSnapshot>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+impl Client<'_> {
+    /// The read-run-reply loop. A kill, a shutdown or the idle timeout is noticed only while
+    /// waiting for input, so a batch that was read always runs to its replies.
+    async fn serve(
+        &mut self,
+        kill: &tokio::sync::Notify,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
+        loop {
+            let timeout = lock(&self.state.config).timeout;
+            let idle = async {
+                if timeout > 0 {
+                    tokio::time::sleep(Duration::from_secs(timeout)).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                readable = self.stream.readable() => readable?,
+                _ = kill.notified() => return Ok(()),
+                _ = shutdown.wait_for(|&stop| stop) => return Ok(()),
+                _ = idle => return Ok(()),
+            }
+            self.input.reserve(READ_CHUNK);
+            match self.stream.try_read_buf(&mut self.input) {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    self.state
+                        .stats
+                        .net_input_bytes
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+            let close = self.run_batch();
+            let close = self.make_durable().await || close;
+            if !self.output.is_empty() {
+                self.stream.write_all(&self.output).await?;
+                self.state
+                    .stats
+                    .net_output_bytes
+                    .fetch_add(self.output.len() as u64, Ordering::Relaxed);
+                self.output.clear();
+            }
+            self.refresh_snapshot();
+            if close {
+                let _ = self.stream.shutdown().await;
+                return Ok(());
+            }
+            if self.input.is_empty() && self.input.capacity() > 4 * READ_CHUNK {
+                self.input = Vec::new();
+            }
+            if self.output.capacity() > 4 * READ_CHUNK {
+                self.output = Vec::new();
+            }
+        }
+    }
+
+    /// Runs every complete request in the input, encoding the replies. Returns whether the
+    /// connection must close afterwards (QUIT, SHUTDOWN, a protocol error).
+    fn run_batch(&mut self) -> bool {
+        let limits = Limits::default();
+        let mut pos = 0;
+        let mut close = false;
+        loop {
+            match parse_request(
+                &self.input[pos..],
+                &limits,
+                self.session.client().authenticated,
+            ) {
+                Ok(Some((argv, used))) => {
+                    pos += used;
+                    if argv.is_empty() {
+                        continue;
+                    }
+                    self.state
+                        .stats
+                        .commands_processed
+                        .fetch_add(1, Ordering::Relaxed);
+                    let reply = self.session.execute(&argv);
+                    if let Ok(mut snapshot) = self.snapshot.lock() {
+                        snapshot.last_command =
+                            String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+                    }
+                    let client = self.session.client();
+                    if client.silent {
+                        close = true;
+                        break;
+                    }
+                    encode(&reply, client.protocol, &mut self.output);
+                    if client.quit {
+                        close = true;
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    ::log::warn!("client {}: {e}; closing the connection", self.peer());
+                    encode(
+                        &Reply::Error(e.to_string()),
+                        self.session.client().protocol,
+                        &mut self.output,
+                    );
+                    close = true;
+                    break;
+                }
+            }
+        }
+        self.input.drain(..pos);
+        if self.input.len() > QUERY_BUFFER_LIMIT {
+            ::log::warn!(
+                "client {}: query buffer over 1 GiB; closing the connection",
+                self.peer()
+            );
+            let error = Reply::err("Protocol error: query buffer limit (1 GiB) exceeded");
+            encode(&error, self.session.client().protocol, &mut self.output);
+            close = true;
+        }
+        close
+    }
+
+    /// Writes the batch's held records (one write) and, under `appendfsync always`, waits for
+    /// one shared fsync on the blocking pool. If either fails, the replies (which may claim
+    /// writes) are replaced by one error and the connection closes.
+    async fn make_durable(&mut self) -> bool {
+        let outcome = match self.session.flush() {
+            Ok(Some(seq)) if self.session.db().fsync_policy() == Fsync::Always => {
+                let db = self.session.db().clone();
+                tokio::task::spawn_blocking(move || db.wait_durable(seq))
+                    .await
+                    .unwrap_or(Err(crate::Error::Poisoned))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => false,
+            Err(e) => {
+                ::log::error!("writing to the log failed: {e}");
+                self.output.clear();
+                encode(&Reply::from(e), Protocol::Resp2, &mut self.output);
+                true
+            }
+        }
+    }
+
+    fn peer(&self) -> String {
+        lock(self.snapshot).addr.clone()
+    }
+
+    fn refresh_snapshot(&self) {
+        let client = self.session.client();
+        let mut snapshot = lock(self.snapshot);
+        snapshot.db = self.session.db_index();
+        snapshot.name = client
+            .name
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default()
+            .into_owned();
+        snapshot.resp = if client.protocol == Protocol::Resp3 {
+            3
+        } else {
+            2
+        };
+        snapshot.lib_name.clone_from(&client.lib.0);
+        snapshot.lib_ver.clone_from(&client.lib.1);
+        snapshot.multi = self.session.queued().map_or(-1, |n| n as i64);
+        snapshot.last_active = Some(Instant::now());
+    }
+}
