@@ -10,11 +10,13 @@
 //!   started; writers that arrive meanwhile wait for it to end, then find their sequence number
 //!   already durable and return without a second fsync (group commit). Readers never wait for
 //!   an fsync.
-//! * A background thread fsyncs once a second under `everysec`, and another runs active expiry
-//!   every 100 ms. Both stop when the last `Db` handle is dropped, after which the log is
-//!   fsync'd a final time and the directory lock released.
+//! * A background thread wakes once a second and fsyncs if the policy is `everysec`; it always
+//!   runs, because the policy can change at runtime ([`Db::set_fsync_policy`], CONFIG SET
+//!   appendfsync). Another runs active expiry every 100 ms. Both stop when the last `Db` handle
+//!   is dropped, after which the log is fsync'd a final time and the directory lock released.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -36,8 +38,34 @@ pub(crate) struct Shared {
     sync: Mutex<SyncState>,
     /// Signalled when an fsync ends.
     synced: Condvar,
-    fsync: Fsync,
+    /// The durability policy, an [`Fsync`] as a `u8`: atomic because CONFIG SET appendfsync
+    /// changes it while commands run. A writer reads it once, after its batch is written.
+    fsync: AtomicU8,
+    /// When (Unix ms, by `clock`) the last fsync that covered the whole log started: every
+    /// record written before then is durable. Starts at the open, when everything replayed is
+    /// on disk. LASTSAVE and INFO's rdb_last_save_time report it.
+    last_save: AtomicU64,
+    /// When the store was opened (Unix ms, by `clock`).
+    opened_at: Timestamp,
+    /// Keys deleted because their TTL passed, lazily or by active expiry (INFO expired_keys).
+    expired_keys: AtomicU64,
     clock: Arc<dyn crate::clock::Clock>,
+}
+
+fn fsync_to_u8(policy: Fsync) -> u8 {
+    match policy {
+        Fsync::Always => 0,
+        Fsync::EverySec => 1,
+        Fsync::No => 2,
+    }
+}
+
+fn fsync_from_u8(value: u8) -> Fsync {
+    match value {
+        0 => Fsync::Always,
+        1 => Fsync::EverySec,
+        _ => Fsync::No,
+    }
 }
 
 /// The group-commit state.
@@ -86,31 +114,37 @@ impl Shared {
         let result = self.fsync_active();
         let mut state = lock(&self.sync);
         state.syncing = false;
-        if let Ok(upto) = result {
+        if let Ok((upto, started)) = result {
             state.durable = state.durable.max(upto);
+            self.last_save.fetch_max(started, Ordering::Relaxed);
         }
         self.synced.notify_all();
         result.map(drop)
     }
 
     /// Fsyncs the active segment without holding the engine lock; returns the last sequence
-    /// number it covers. After a failed fsync the engine is poisoned and this keeps failing:
-    /// the kernel may have dropped the dirty pages, so a later fsync "succeeding" proves
-    /// nothing.
-    fn fsync_active(&self) -> Result<SeqNo> {
-        let (upto, file, path, observer) = {
+    /// number it covers (everything written when it started) and that start time. After a
+    /// failed fsync the engine is poisoned and this keeps failing: the kernel may have dropped
+    /// the dirty pages, so a later fsync "succeeding" proves nothing.
+    fn fsync_active(&self) -> Result<(SeqNo, Timestamp)> {
+        let (upto, file, path, observer, started) = {
             let engine = self.engine();
             if engine.is_poisoned() {
                 return Err(Error::Poisoned);
             }
             let (upto, file, path) = engine.sync_handle();
-            (upto, file, path, engine.options().observer.clone())
+            let started = self.clock.now_ms();
+            (upto, file, path, engine.options().observer.clone(), started)
         };
         if let Err(e) = crate::log::writer::sync_file(&file, &path, observer.as_ref()) {
             self.engine().poison();
             return Err(e);
         }
-        Ok(upto)
+        Ok((upto, started))
+    }
+
+    fn fsync_policy(&self) -> Fsync {
+        fsync_from_u8(self.fsync.load(Ordering::Relaxed))
     }
 
     fn sync_all(&self) -> Result<()> {
@@ -170,6 +204,7 @@ impl Db {
         let expiry_period = options.active_expiry;
         let (engine, report) = Engine::open(path.as_ref(), options)?;
         let durable = engine.next_seq().saturating_sub(1);
+        let opened_at = clock.now_ms();
         let shared = Arc::new(Shared {
             engine: Mutex::new(engine),
             sync: Mutex::new(SyncState {
@@ -177,24 +212,28 @@ impl Db {
                 syncing: false,
             }),
             synced: Condvar::new(),
-            fsync,
+            fsync: AtomicU8::new(fsync_to_u8(fsync)),
+            last_save: AtomicU64::new(opened_at),
+            opened_at,
+            expired_keys: AtomicU64::new(0),
             clock,
         });
         let (stop, stopped) = crossbeam::channel::bounded::<()>(0);
-        let mut threads = Vec::new();
-        if fsync == Fsync::EverySec {
-            threads.push(spawn_ticker(
-                "kvdb-fsync",
-                Duration::from_secs(1),
-                stopped.clone(),
-                Arc::clone(&shared),
-                |s| {
-                    if let Err(e) = s.sync_all() {
-                        ::log::error!("background fsync failed, refusing writes: {e}");
-                    }
-                },
-            )?);
-        }
+        // Runs under every policy, and fsyncs only while it is `everysec`: the policy may
+        // change at runtime. An idle tick costs one atomic load.
+        let mut threads = vec![spawn_ticker(
+            "kvdb-fsync",
+            Duration::from_secs(1),
+            stopped.clone(),
+            Arc::clone(&shared),
+            |s| {
+                if s.fsync_policy() == Fsync::EverySec
+                    && let Err(e) = s.sync_all()
+                {
+                    ::log::error!("background fsync failed, refusing writes: {e}");
+                }
+            },
+        )?];
         if let Some(period) = expiry_period {
             threads.push(spawn_ticker(
                 "kvdb-expire",
@@ -204,8 +243,11 @@ impl Db {
                 move |s| {
                     let now = s.clock.now_ms();
                     // A quarter of the period, as Redis's 25% CPU budget per tick.
-                    if let Err(e) = expiry::active_expire_cycle(&mut s.engine(), now, period / 4) {
-                        ::log::error!("active expiry failed: {e}");
+                    match expiry::active_expire_cycle(&mut s.engine(), now, period / 4) {
+                        Ok(n) => {
+                            s.expired_keys.fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                        Err(e) => ::log::error!("active expiry failed: {e}"),
                     }
                 },
             )?);
@@ -280,6 +322,7 @@ impl Db {
         engine.begin();
         let mut tx = Tx {
             now: shared.clock.now_ms(),
+            shared,
             engine: &mut engine,
             db: self.index,
             wrote: None,
@@ -304,15 +347,32 @@ impl Db {
     /// flushed. Concurrent callers share fsyncs.
     pub fn wait_durable(&self, seq: SeqNo) -> Result<()> {
         let shared = &self.core.shared;
-        if shared.fsync == Fsync::Always {
+        if shared.fsync_policy() == Fsync::Always {
             shared.sync_through(seq)?;
         }
         Ok(())
     }
 
-    /// The durability policy the store was opened with.
+    /// The durability policy now in force.
     pub fn fsync_policy(&self) -> Fsync {
-        self.core.shared.fsync
+        self.core.shared.fsync_policy()
+    }
+
+    /// Changes the durability policy of the running store (CONFIG SET appendfsync). It applies
+    /// to writes acknowledged from now on: under `always` each waits for an fsync (group
+    /// commit as usual), under `everysec` the background thread fsyncs from its next tick.
+    /// Records written before the change keep the guarantee they were given.
+    pub fn set_fsync_policy(&self, policy: Fsync) {
+        self.core
+            .shared
+            .fsync
+            .store(fsync_to_u8(policy), Ordering::Relaxed);
+    }
+
+    /// When (Unix ms) the last fsync covering the whole log started, or the store was opened
+    /// if none has since: everything written before then is durable (LASTSAVE).
+    pub fn last_save(&self) -> Timestamp {
+        self.core.shared.last_save.load(Ordering::Relaxed)
     }
 
     /// Makes everything written so far durable now, whatever the fsync policy.
@@ -359,6 +419,9 @@ fn spawn_ticker(
 /// be combined atomically; `Db`'s own typed methods each run one of them in its own `tx`.
 #[derive(Debug)]
 pub struct Tx<'a> {
+    /// The state shared by the handles: only its atomics may be touched here (its engine
+    /// mutex is the one this operation holds, through `engine`).
+    shared: &'a Shared,
     engine: &'a mut Engine,
     db: u8,
     now: Timestamp,
@@ -385,6 +448,7 @@ impl<'a> Tx<'a> {
     /// The live entry of `key` in database `db`, expiring it first if it is due.
     pub(crate) fn entry_in(&mut self, db: u8, key: &[u8]) -> Result<Option<Entry>> {
         if self.engine.expire_if_due(db, key, self.now)? {
+            self.shared.expired_keys.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
         }
         Ok(self.engine.keydir(db).get(key).copied())
@@ -417,5 +481,49 @@ impl<'a> Tx<'a> {
     /// Write access to the engine (the WATCH registry).
     pub(crate) fn engine_mut(&mut self) -> &mut Engine {
         self.engine
+    }
+
+    /// The durability policy now in force.
+    pub fn fsync_policy(&self) -> Fsync {
+        self.shared.fsync_policy()
+    }
+
+    /// Changes the durability policy, as [`Db::set_fsync_policy`].
+    pub fn set_fsync_policy(&self, policy: Fsync) {
+        self.shared
+            .fsync
+            .store(fsync_to_u8(policy), Ordering::Relaxed);
+    }
+
+    /// As [`Db::last_save`].
+    pub fn last_save(&self) -> Timestamp {
+        self.shared.last_save.load(Ordering::Relaxed)
+    }
+
+    /// When the store was opened (Unix ms).
+    pub fn opened_at(&self) -> Timestamp {
+        self.shared.opened_at
+    }
+
+    /// Records written since the last fsync that covered the whole log (INFO's
+    /// rdb_changes_since_last_save). Takes the group-commit mutex, which is never held while
+    /// waiting for the engine lock, so calling it under the engine lock cannot deadlock.
+    pub fn unsynced_records(&self) -> u64 {
+        let durable = lock(&self.shared.sync).durable;
+        self.engine
+            .next_seq()
+            .saturating_sub(1)
+            .saturating_sub(durable)
+    }
+
+    /// Keys deleted because their TTL passed since the store opened (or the last
+    /// [`Tx::reset_expired_keys`]).
+    pub fn expired_keys(&self) -> u64 {
+        self.shared.expired_keys.load(Ordering::Relaxed)
+    }
+
+    /// Zeroes the expired-keys counter (CONFIG RESETSTAT).
+    pub fn reset_expired_keys(&self) {
+        self.shared.expired_keys.store(0, Ordering::Relaxed);
     }
 }

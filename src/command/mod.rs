@@ -4,10 +4,16 @@
 //! Every command is described once in [`COMMANDS`] (name, arity, key positions, syntax, summary,
 //! handler); dispatch checks the arity there, so handlers only parse options. Handlers run
 //! inside one [`Db::tx`], which makes each command atomic. One file per family holds the
-//! handlers: `string`, `keys` (keyspace and TTL), `server` (connection and server commands).
+//! handlers: `string`, `keys` (keyspace and TTL), `server` (INFO, CONFIG and other server
+//! commands), `connection` (AUTH, HELLO, CLIENT...), `introspection` (COMMAND).
+//!
+//! Commands about the server reach it through the [`ServerContext`] trait, which the network
+//! server implements: this layer defines what it needs ([`ClientSnapshot`], [`ServerInfo`],
+//! [`ConfigError`]) so that it does not depend on the server layer above it.
 
 pub mod args;
 mod connection;
+mod introspection;
 mod keys;
 mod server;
 mod session;
@@ -15,9 +21,11 @@ mod string;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 pub use crate::resp::Reply;
-pub use connection::REDIS_VERSION;
+pub use connection::{REDIS_VERSION, client_line};
+pub use introspection::{SUBCOMMANDS, Subcommand, full_name, name_count, name_of};
 pub use session::{ClientState, Session};
 
 use crate::db::{Db, Tx};
@@ -73,6 +81,128 @@ pub trait ServerContext: Send + Sync + std::fmt::Debug {
     fn password(&self) -> Option<String>;
     /// Asks the server to stop gracefully (SHUTDOWN).
     fn shutdown(&self);
+    /// What CLIENT LIST shows of every connection, by id. A connection's snapshot is as of the
+    /// end of its last batch of commands: the calling client's own live values are in
+    /// [`Ctx::client`].
+    fn clients(&self) -> Vec<ClientSnapshot>;
+    /// Closes connection `id` once it has finished the commands it has read (CLIENT KILL), and
+    /// returns whether it existed. Not for the calling client, which closes itself after its
+    /// reply ([`ClientState::quit`]).
+    fn kill_client(&self, id: u64) -> bool;
+    /// Every option CONFIG GET knows, with its current value as text, in a fixed order.
+    fn config(&self) -> Vec<(&'static str, String)>;
+    /// CONFIG SET: applies every `(option, value)` pair or none of them. Option names are as
+    /// the client gave them (case-insensitive). Only the server's own settings change: a store
+    /// setting (appendfsync) is applied to the store by the caller, through [`Tx`].
+    ///
+    /// # Errors
+    /// [`ConfigError`] names the first unknown option, or the option that was refused and why.
+    fn set_config(&self, changes: &[(String, String)]) -> Result<(), ConfigError>;
+    /// CONFIG REWRITE: writes the running configuration back to the file the server was
+    /// started with.
+    ///
+    /// # Errors
+    /// Redis's error text (without `ERR `): no config file, or the I/O error.
+    fn rewrite_config(&self) -> Result<(), String>;
+    /// The counters and facts INFO reports about the server.
+    fn info(&self) -> ServerInfo;
+    /// CONFIG RESETSTAT: zeroes the counters of [`ServerInfo`] (not the connected clients).
+    fn reset_stats(&self);
+}
+
+/// What CLIENT LIST shows of one connection; the server refreshes it after each batch of the
+/// connection's commands.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSnapshot {
+    /// Client id.
+    pub id: u64,
+    /// Peer address, `ip:port`.
+    pub addr: String,
+    /// Local address, `ip:port`.
+    pub laddr: String,
+    /// The socket's file descriptor (-1 if none).
+    pub fd: i64,
+    /// CLIENT SETNAME.
+    pub name: String,
+    /// Selected database.
+    pub db: u8,
+    /// Protocol version, 2 or 3.
+    pub resp: u8,
+    /// Full name of the last command (`get`, `client|list`), as [`full_name`] gives it.
+    pub last_command: &'static str,
+    /// CLIENT SETINFO values.
+    pub lib_name: String,
+    /// CLIENT SETINFO values.
+    pub lib_ver: String,
+    /// Commands queued in an open MULTI, -1 if none.
+    pub multi: i64,
+    /// When the connection was accepted.
+    pub connected: Option<Instant>,
+    /// When the last command ran.
+    pub last_active: Option<Instant>,
+}
+
+/// Calls of one command, for INFO commandstats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommandStats {
+    /// Times it ran (rejected calls excluded).
+    pub calls: u64,
+    /// Microseconds spent running it, in total.
+    pub usec: u64,
+    /// Calls refused before running (wrong arity, not authenticated...).
+    pub rejected_calls: u64,
+    /// Calls that ran and answered an error.
+    pub failed_calls: u64,
+}
+
+/// What INFO reports about the server (the store's part comes from the [`Tx`]).
+#[derive(Debug, Clone, Default)]
+pub struct ServerInfo {
+    /// The port listened on.
+    pub port: u16,
+    /// Time since the server started.
+    pub uptime: Duration,
+    /// The config file given at start, or empty.
+    pub config_file: String,
+    /// Connections open now.
+    pub connected_clients: usize,
+    /// Most simultaneous clients.
+    pub maxclients: usize,
+    /// Connections accepted.
+    pub connections_received: u64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: u64,
+    /// Commands run.
+    pub commands_processed: u64,
+    /// Bytes read from clients.
+    pub net_input_bytes: u64,
+    /// Bytes written to clients.
+    pub net_output_bytes: u64,
+    /// Error replies sent.
+    pub error_replies: u64,
+    /// Commands per second, averaged over the last 1.6 s.
+    pub ops_per_sec: u64,
+    /// Input KiB per second, averaged over the last 1.6 s.
+    pub input_kbps: f64,
+    /// Output KiB per second, averaged over the last 1.6 s.
+    pub output_kbps: f64,
+    /// Calls per command full name (`get`, `client|list`), for commands called at least once.
+    pub commandstats: Vec<(&'static str, CommandStats)>,
+}
+
+/// Why CONFIG SET refused a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// No option has this name.
+    Unknown(String),
+    /// The option exists but the change is refused: the option and Redis's reason text
+    /// (`argument couldn't be parsed into an integer`, `can't set immutable config`...).
+    Refused {
+        /// The option, as the client spelled it.
+        option: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 macro_rules! commands {
@@ -152,7 +282,12 @@ commands! {
     "hello", -1, FAST | CONNECTION, NO_KEYS, "connection", "HELLO [protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", connection::hello;
     "quit", -1, FAST | CONNECTION, NO_KEYS, "connection", "QUIT", "Closes the connection.", connection::quit;
     "reset", 1, FAST | CONNECTION, NO_KEYS, "connection", "RESET", "Resets the connection.", connection::reset;
-    "client", -2, CONNECTION, NO_KEYS, "connection", "CLIENT <ID | GETNAME | SETNAME name | SETINFO <LIB-NAME | LIB-VER> value | LIST | INFO | KILL ... | NO-EVICT <ON | OFF>>", "A container for client connection commands.", connection::client;
+    "client", -2, CONNECTION, NO_KEYS, "connection", "CLIENT <ID | GETNAME | SETNAME name | SETINFO <LIB-NAME | LIB-VER> value | LIST | INFO | KILL ... | NO-EVICT <ON | OFF> | HELP>", "A container for client connection commands.", connection::client;
+    "command", -1, 0, NO_KEYS, "server", "COMMAND [COUNT | INFO [command-name ...] | DOCS [command-name ...] | LIST [FILTERBY <MODULE name | ACLCAT category | PATTERN pattern>] | GETKEYS command [arg ...] | HELP]", "Returns detailed information about all commands.", introspection::command;
+    "info", -1, 0, NO_KEYS, "server", "INFO [section [section ...]]", "Returns information and statistics about the server.", server::info;
+    "config", -2, 0, NO_KEYS, "server", "CONFIG <GET parameter [parameter ...] | SET parameter value [parameter value ...] | RESETSTAT | REWRITE | HELP>", "A container for server configuration commands.", server::config;
+    "lastsave", 1, FAST, NO_KEYS, "server", "LASTSAVE", "Returns the Unix timestamp of the last successful save to disk.", server::lastsave;
+    "wait", 3, 0, NO_KEYS, "generic", "WAIT numreplicas timeout", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", server::wait;
     // Transactions (run by the session, which owns their state).
     "multi", 1, FAST, NO_KEYS, "transactions", "MULTI", "Starts a transaction.", connection::session_only;
     "exec", 1, 0, NO_KEYS, "transactions", "EXEC", "Executes all commands in a transaction.", connection::session_only;
@@ -163,10 +298,25 @@ commands! {
 
 /// Looks a command up by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.name, c)).collect());
-    let lower = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
-    index.get(lower.as_str()).copied()
+    lookup_index(name).map(|i| &COMMANDS[i])
+}
+
+/// The position in [`COMMANDS`] of the command named `name` (case-insensitive).
+fn lookup_index(name: &[u8]) -> Option<usize> {
+    static INDEX: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name, i))
+            .collect()
+    });
+    // Command names are short: lower-case them on the stack.
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    index.get(std::str::from_utf8(lower).ok()?).copied()
 }
 
 impl From<crate::Error> for Reply {

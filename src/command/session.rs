@@ -3,7 +3,8 @@
 //!
 //! Redis's order of checks is kept (src/server.c, processCommand): unknown command, arity,
 //! authentication, then MULTI queueing (everything but EXEC, DISCARD, MULTI, WATCH, QUIT and
-//! RESET is queued); a command rejected while queueing voids the transaction (EXECABORT).
+//! RESET is queued, but SHUTDOWN, no-multi in Redis, is refused); a command rejected while
+//! queueing voids the transaction (EXECABORT).
 //! A command runs inside one [`Db`] transaction, which makes it atomic; EXEC runs the whole
 //! queue inside one.
 
@@ -176,6 +177,12 @@ impl Session {
                 return Reply::ok();
             }
             _ => {}
+        }
+        if self.multi.is_some() && spec.name == "shutdown" {
+            // Redis's no-multi commands (of kvdb's, SHUTDOWN) are refused, not queued: EXEC
+            // would stop the server without answering.
+            self.flag_multi();
+            return Reply::err("Command not allowed inside a transaction");
         }
         if let Some((queue, _)) = &mut self.multi
             && !matches!(spec.name, "quit" | "reset")

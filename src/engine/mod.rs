@@ -307,7 +307,10 @@ impl Engine {
                     | Op::Expire { db, key, .. } => {
                         self.watches.touch(db, key);
                     }
-                    Op::Flush { db } => self.watches.touch_db(db),
+                    Op::Flush { db } => {
+                        let keydir = &self.dbs[usize::from(db)];
+                        self.watches.touch_db(db, |key| keydir.get(key).is_some());
+                    }
                 }
             }
         }

@@ -47,10 +47,11 @@ impl Watches {
         }
     }
 
-    /// Marks every client watching any key of `db`.
-    pub fn touch_db(&self, db: u8) {
-        for ((watched_db, _), flags) in &self.by_key {
-            if *watched_db == db {
+    /// Marks every client watching a key of `db` for which `exists` holds: a flush changes
+    /// only the keys it deletes (a watched key that did not exist stays unchanged, as in Redis).
+    pub fn touch_db(&self, db: u8, exists: impl Fn(&[u8]) -> bool) {
+        for ((watched_db, key), flags) in &self.by_key {
+            if *watched_db == db && exists(key) {
                 flags.iter().for_each(|f| f.store(true, Ordering::SeqCst));
             }
         }
@@ -74,7 +75,12 @@ mod tests {
         watches.touch(0, b"k");
         assert!(a.load(Ordering::SeqCst));
         assert!(!b.load(Ordering::SeqCst));
-        watches.touch_db(1);
+        watches.touch_db(1, |_| false);
+        assert!(
+            !b.load(Ordering::SeqCst),
+            "a flush does not touch a key it did not delete"
+        );
+        watches.touch_db(1, |key| key == b"k");
         assert!(b.load(Ordering::SeqCst));
         watches.remove(0, b"k", &a);
         watches.remove(1, b"k", &b);

@@ -102,7 +102,8 @@ fn parse_len(bytes: &[u8]) -> Option<i64> {
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    if digits.len() > 1 && digits[0] == b'0' {
+    // "0" alone is the only spelling of zero: "00" and "-0" are not numbers to string2ll.
+    if (digits.len() > 1 || negative) && digits[0] == b'0' {
         return None;
     }
     let value: i64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
@@ -141,8 +142,10 @@ fn parse_multibulk(
     } else {
         limits.unauth_max_bulk_len
     };
-    // Reserve by what has arrived, not by what the client announced.
-    let mut argv = Vec::with_capacity((count as usize).min(buf.len() / 4 + 1));
+    // Reserve by what has arrived, not by what the client announced. Only the bounds of each
+    // argument are kept until the whole request is there: copying the arguments of a request
+    // that is still arriving would copy its first (maybe 512 MB) arguments again on every read.
+    let mut bounds = Vec::with_capacity((count as usize).min(buf.len() / 4 + 1));
     for _ in 0..count {
         match buf.get(pos) {
             None => return Ok(None),
@@ -171,9 +174,10 @@ fn parse_multibulk(
         if buf.len() < stop + 2 {
             return Ok(None);
         }
-        argv.push(buf[start..stop].to_vec());
+        bounds.push(start..stop);
         pos = stop + 2;
     }
+    let argv = bounds.into_iter().map(|arg| buf[arg].to_vec()).collect();
     Ok(Some((argv, pos)))
 }
 
@@ -391,10 +395,42 @@ mod tests {
         );
     }
 
+    /// Regression: "-0" was read as 0, where Redis's string2ll refuses it.
+    #[test]
+    fn minus_zero_is_not_a_length() {
+        assert_eq!(
+            parse(b"*-0\r\n"),
+            Err(ProtocolError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse(b"*1\r\n$-0\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(parse(b"*1\r\n$0\r\n\r\n"), Ok(Some((args(&[""]), 10))));
+    }
+
     #[test]
     fn empty_and_negative_multibulk_counts_are_skipped() {
         assert_eq!(parse(b"*0\r\n"), Ok(Some((Vec::new(), 4))));
         assert_eq!(parse(b"*-1\r\n"), Ok(Some((Vec::new(), 5))));
+    }
+
+    /// Regression: the arguments of a request still arriving were copied on every attempt,
+    /// so a client sending `MSET a <512 MB> b <512 MB>` made the server copy the first value
+    /// once per read of the second (a 1 GiB query buffer took minutes to reach).
+    #[test]
+    fn an_incomplete_request_costs_no_copy_of_its_arguments() {
+        const BIG: usize = 128 << 20;
+        let mut buf = format!("*3\r\n$4\r\nMSET\r\n${BIG}\r\n").into_bytes();
+        buf.resize(buf.len() + BIG, b'x');
+        buf.extend_from_slice(b"\r\n$5\r\nab");
+        let started = std::time::Instant::now();
+        for _ in 0..100 {
+            assert_eq!(parse(&buf), Ok(None));
+        }
+        // Copying would move 12.8 GB; looking at the headers takes microseconds.
+        let elapsed = started.elapsed();
+        assert!(elapsed < std::time::Duration::from_secs(1), "{elapsed:?}");
     }
 
     #[test]

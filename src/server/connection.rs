@@ -2,15 +2,16 @@
 //! writes durable once, reply to all of them at once.
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{ClientSnapshot, ServerState, lock};
-use crate::command::ServerContext;
+use crate::command::{ServerContext, full_name};
 use crate::resp::{Limits, Protocol, Reply, encode, parse_request};
 use crate::{Db, Fsync, Session};
 
@@ -28,10 +29,19 @@ pub(super) async fn refuse(mut stream: TcpStream) {
 
 /// Serves one client until it quits, disconnects, is killed, idles out, or the server stops.
 pub(super) async fn run(mut stream: TcpStream, peer: SocketAddr, db: Db, state: Arc<ServerState>) {
-    state
-        .stats
-        .connected_clients
-        .fetch_add(1, Ordering::Relaxed);
+    // The slot is taken here, atomically: the accept loop's check runs before the connections
+    // it spawned have counted themselves, so a burst of connects would all pass it.
+    let maxclients = lock(&state.config).maxclients;
+    let before = state.stats.connected_clients.fetch_add(1, Ordering::SeqCst);
+    if before >= maxclients {
+        state.stats.connected_clients.fetch_sub(1, Ordering::SeqCst);
+        state
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        refuse(stream).await;
+        return;
+    }
     let _ = stream.set_nodelay(true);
     let context: Arc<dyn ServerContext> = state.clone();
     let mut session = Session::for_server(db, context);
@@ -43,6 +53,7 @@ pub(super) async fn run(mut stream: TcpStream, peer: SocketAddr, db: Db, state: 
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default(),
+        fd: i64::from(stream.as_raw_fd()),
         resp: 2,
         multi: -1,
         connected: Some(Instant::now()),
@@ -86,33 +97,46 @@ impl Client<'_> {
         kill: &tokio::sync::Notify,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> std::io::Result<()> {
+        let mut config_changes = self.state.config_changes();
+        let mut last_input = Instant::now();
         loop {
+            // Read each time round, so that CONFIG SET timeout applies to idle clients too.
             let timeout = lock(&self.state.config).timeout;
             let idle = async {
                 if timeout > 0 {
-                    tokio::time::sleep(Duration::from_secs(timeout)).await;
+                    tokio::time::sleep_until((last_input + Duration::from_secs(timeout)).into())
+                        .await;
                 } else {
                     std::future::pending::<()>().await;
                 }
             };
-            tokio::select! {
-                readable = self.stream.readable() => readable?,
+            // `read_buf`, not `try_read_buf`: after a read that does not fill the buffer, tokio
+            // knows the socket is drained and waits for epoll, where `try_read_buf` learns it
+            // only from one more `recvfrom` failing with EAGAIN: a system call per batch, a third
+            // of them for a client that does not pipeline. The buffer is reserved once input is
+            // there, so an idle client holds none. Cancel safe: when another branch wins,
+            // nothing was read.
+            let n = tokio::select! {
+                // A kill or a shutdown that arrives with more input wins: checked first.
+                biased;
                 _ = kill.notified() => return Ok(()),
                 _ = shutdown.wait_for(|&stop| stop) => return Ok(()),
+                read = async {
+                    self.stream.readable().await?;
+                    self.input.reserve(READ_CHUNK);
+                    self.stream.read_buf(&mut self.input).await
+                } => read?,
                 _ = idle => return Ok(()),
+                Ok(()) = config_changes.changed() => continue,
+            };
+            if n == 0 {
+                return Ok(());
             }
-            self.input.reserve(READ_CHUNK);
-            match self.stream.try_read_buf(&mut self.input) {
-                Ok(0) => return Ok(()),
-                Ok(n) => {
-                    self.state
-                        .stats
-                        .net_input_bytes
-                        .fetch_add(n as u64, Ordering::Relaxed);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
-            }
+            last_input = Instant::now();
+            self.state
+                .stats
+                .net_input_bytes
+                .fetch_add(n as u64, Ordering::Relaxed);
             let close = self.run_batch();
             let close = self.make_durable().await || close;
             if !self.output.is_empty() {
@@ -158,10 +182,13 @@ impl Client<'_> {
                         .stats
                         .commands_processed
                         .fetch_add(1, Ordering::Relaxed);
+                    let started = Instant::now();
                     let reply = self.session.execute(&argv);
-                    if let Ok(mut snapshot) = self.snapshot.lock() {
-                        snapshot.last_command =
-                            String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+                    let name = full_name(&argv);
+                    self.state
+                        .record_command(name.map(|n| n.0), started.elapsed(), &reply);
+                    if let Some((_, name)) = name {
+                        lock(self.snapshot).last_command = name;
                     }
                     let client = self.session.client();
                     if client.silent {

@@ -16,12 +16,22 @@
 //!
 //! Each sequence ends by comparing every database's full contents (keys, values, PTTLs).
 //!
+//! The same sequences also run through the network (see `network`): against `kvdb server` and
+//! redis-server, over redis-rs and over raw sockets, in RESP2 and RESP3.
+//!
 //! A failure names the seed and the command index; `KVDB_DIFF_SEED=n` replays one seed, and
 //! `KVDB_DIFF_RUNS=n` runs seeds 1..=n. `KVDB_REDIS_PORT=p` uses a running Redis (whose data
 //! the test erases) instead of starting one.
 
 mod cases;
+#[allow(
+    dead_code,
+    reason = "the helpers are shared by several test binaries, each using a part"
+)]
+#[path = "../common/mod.rs"]
+mod common;
 mod generate;
+mod network;
 mod oracle;
 
 use std::collections::BTreeSet;
@@ -30,7 +40,7 @@ use std::sync::{Mutex, MutexGuard};
 use kvdb::{Db, Fsync, Options, Reply, Session};
 
 use generate::Step;
-use oracle::{Client, Server};
+use oracle::Server;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -50,25 +60,61 @@ fn serial() -> MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Something that runs one command and returns its reply: an in-process [`Session`], or a
+/// connection to a server.
+trait Execute {
+    /// Runs `argv`.
+    fn run(&mut self, argv: &[Vec<u8>]) -> Reply;
+}
+
+impl Execute for Session {
+    fn run(&mut self, argv: &[Vec<u8>]) -> Reply {
+        self.execute(argv)
+    }
+}
+
+/// One side of a comparison.
+struct Side(Box<dyn Execute>);
+
+impl Side {
+    fn new(side: impl Execute + 'static) -> Side {
+        Side(Box::new(side))
+    }
+
+    fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
+        let argv: Vec<Vec<u8>> = argv.iter().map(|a| a.as_ref().to_vec()).collect();
+        self.0.run(&argv)
+    }
+}
+
 /// kvdb and Redis, both emptied, with database 0 selected.
 struct Pair {
-    kvdb: Session,
-    redis: Client,
-    /// Holds kvdb's data directory.
-    _dir: tempfile::TempDir,
+    kvdb: Side,
+    redis: Side,
+    /// Holds kvdb's data directory, when kvdb runs in process.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Pair {
+    /// kvdb in process, on a new directory.
     fn new(server: &Server) -> Result<Pair, Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let options = Options {
             fsync: Fsync::No,
             ..Options::default()
         };
+        let kvdb = Side::new(Session::new(Db::open_with(dir.path(), options)?));
+        let mut pair = Pair::of(kvdb, Side::new(server.connect()?))?;
+        pair._dir = Some(dir);
+        Ok(pair)
+    }
+
+    /// Two sides, emptied (FLUSHALL) and on database 0.
+    fn of(kvdb: Side, redis: Side) -> Result<Pair, Box<dyn std::error::Error>> {
         let mut pair = Pair {
-            kvdb: Session::new(Db::open_with(dir.path(), options)?),
-            redis: server.connect()?,
-            _dir: dir,
+            kvdb,
+            redis,
+            _dir: None,
         };
         for argv in [["SELECT", "0"], ["FLUSHALL", "SYNC"]] {
             let (k, r) = pair.both(&argv);
@@ -115,22 +161,26 @@ impl Pair {
     }
 }
 
-#[test]
-fn random_command_sequences_match_redis() -> TestResult {
-    let _serial = serial();
-    let server = Server::start()?;
-    let seeds: Vec<u64> = match std::env::var("KVDB_DIFF_SEED") {
+/// The seeds to run: `KVDB_DIFF_SEED`, or 1..=`KVDB_DIFF_RUNS` (default `runs`).
+fn seeds(runs: u64) -> Result<Vec<u64>, Box<dyn std::error::Error>> {
+    Ok(match std::env::var("KVDB_DIFF_SEED") {
         Ok(seed) => vec![seed.parse()?],
         Err(_) => {
             let runs = match std::env::var("KVDB_DIFF_RUNS") {
                 Ok(runs) => runs.parse()?,
-                Err(_) => RUNS,
+                Err(_) => runs,
             };
             (1..=runs).collect()
         }
-    };
-    for seed in seeds {
-        run_sequence(&server, seed)?;
+    })
+}
+
+#[test]
+fn random_command_sequences_match_redis() -> TestResult {
+    let _serial = serial();
+    let server = Server::start()?;
+    for seed in seeds(RUNS)? {
+        run_sequence(&mut Pair::new(&server)?, seed)?;
     }
     Ok(())
 }
@@ -142,8 +192,8 @@ struct Done {
     redis: Reply,
 }
 
-fn run_sequence(server: &Server, seed: u64) -> TestResult {
-    let mut pair = Pair::new(server)?;
+/// Runs the sequence of `seed` on both sides of `pair` (emptied beforehand).
+fn run_sequence(pair: &mut Pair, seed: u64) -> TestResult {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut history: Vec<Done> = Vec::new();
     let fail = |history: &[Done], index: usize, what: String| -> ! {
@@ -220,7 +270,7 @@ fn run_sequence(server: &Server, seed: u64) -> TestResult {
             }
         }
     }
-    compare_contents(&mut pair).map_err(|why| {
+    compare_contents(pair).map_err(|why| {
         format!("seed {seed}: contents differ after the sequence (KVDB_DIFF_SEED={seed}): {why}")
     })?;
     Ok(())
@@ -335,7 +385,7 @@ fn time_shape(reply: &Reply) -> Result<(), String> {
 }
 
 /// RANDOMKEY's key must exist where it came from.
-fn check_random_key(kvdb: &mut Session, argv: &[Vec<u8>], reply: &Reply) -> Result<(), String> {
+fn check_random_key(kvdb: &mut Side, argv: &[Vec<u8>], reply: &Reply) -> Result<(), String> {
     if !argv[0].eq_ignore_ascii_case(b"RANDOMKEY") {
         return Ok(());
     }

@@ -133,11 +133,12 @@ impl Server {
 
     /// A new connection to the server (database 0 selected).
     pub fn connect(&self) -> redis::RedisResult<Client> {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?;
-        let con = client.get_connection_with_timeout(Duration::from_secs(10))?;
-        // A server that stops answering fails the test instead of hanging it.
-        con.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Client { con })
+        Client::open(&format!("redis://127.0.0.1:{}/", self.port))
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }
 
@@ -156,6 +157,16 @@ pub struct Client {
 }
 
 impl Client {
+    /// A new connection to the server at `url` (`redis://127.0.0.1:PORT/`, with
+    /// `?protocol=resp3` for RESP3).
+    pub fn open(url: &str) -> redis::RedisResult<Client> {
+        let client = redis::Client::open(url)?;
+        let con = client.get_connection_with_timeout(Duration::from_secs(10))?;
+        // A server that stops answering fails the test instead of hanging it.
+        con.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(Client { con })
+    }
+
     /// Sends one command and returns Redis's reply as a kvdb [`Reply`].
     ///
     /// # Panics
@@ -176,7 +187,15 @@ impl Client {
     }
 }
 
-/// Maps a RESP2 value to the kvdb reply the same bytes would decode to.
+impl crate::Execute for Client {
+    fn run(&mut self, argv: &[Vec<u8>]) -> Reply {
+        self.execute(argv)
+    }
+}
+
+/// Maps a redis-rs value to the kvdb reply the same bytes would decode to. redis-rs folds some
+/// distinctions away (RESP2's null array and null bulk string are both `Nil`); the raw
+/// transport of the network tests keeps them.
 fn to_reply(value: redis::Value) -> Reply {
     use redis::Value;
     match value {
@@ -200,6 +219,8 @@ fn to_reply(value: redis::Value) -> Reply {
                 .map(|(k, v)| (to_reply(k), to_reply(v)))
                 .collect(),
         ),
+        Value::VerbatimString { text, .. } => Reply::Verbatim(text),
+        Value::Push { data, .. } => Reply::Push(data.into_iter().map(to_reply).collect()),
         other => panic!("unexpected RESP3 value from redis: {other:?}"),
     }
 }

@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# Server throughput, kvdb vs Redis side by side, measured with redis-benchmark.
+#
+# Starts `kvdb server` and a real redis-server (`appendonly yes`, no RDB) on free loopback ports,
+# both with `appendfsync everysec`, then both with `appendfsync always`, and runs
+#   redis-benchmark -t set,get,incr,mset -c 50 -r 100000 -P {1,16} -n N --csv
+# against each in turn. Each (appendfsync, pipeline) pair runs ROUNDS times, alternating which
+# server goes first; the table gives the median ops/s of each side, their ratio kvdb/Redis, and
+# the range of the per-round ratios (the two runs of a round are adjacent in time, so that range
+# shows how much the machine's noise moves the ratio). Target: a ratio >= 1.0 on every row.
+#
+# Usage: benches/server.sh [--update-doc] [--rounds N] [--quick]
+#   --update-doc  also replace the section of docs/PERFORMANCE.md between
+#                 <!-- server-bench:begin --> and <!-- server-bench:end --> with the table,
+#                 the date, a note on the machine and the exact command
+#   --rounds N    runs per (appendfsync, pipeline) pair and side (default 3)
+#   --quick       a fifth of the requests and one round: to try the script, not to quote
+#
+# Environment: REDIS_SERVER (default redis-server), REDIS_BENCHMARK (default redis-benchmark),
+# BENCH_DIR (parent of the data directories, default $TMPDIR or /tmp). The data directories
+# must be on a real disk for `always` to mean anything: fsync on tmpfs returns at once.
+# About 2 minutes on 2 vCPUs with the default 3 rounds, plus the release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+update_doc=false
+rounds=3
+scale=1
+while (($# > 0)); do
+    case $1 in
+    --update-doc) update_doc=true ;;
+    --rounds)
+        rounds=${2:?--rounds needs a number}
+        shift
+        ;;
+    --quick)
+        rounds=1
+        scale=5
+        ;;
+    -h | --help)
+        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "server.sh: unknown option $1 (see --help)" >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "server.sh: --rounds must be a positive integer" >&2; exit 2; }
+
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
+REDIS_BENCHMARK=${REDIS_BENCHMARK:-redis-benchmark}
+for tool in "$REDIS_SERVER" "$REDIS_BENCHMARK" redis-cli; do
+    command -v "$tool" >/dev/null || { echo "server.sh: $tool not found (apt-get install redis-server)" >&2; exit 1; }
+done
+
+CLIENTS=50
+KEYSPACE=100000
+TESTS=set,get,incr,mset
+# Requests per redis-benchmark run, by appendfsync and pipeline depth: each of the four tests
+# takes 0.5-4 s at the rates this machine reaches (see docs/PERFORMANCE.md).
+requests() {
+    local n
+    case $1/$2 in
+    everysec/1) n=100000 ;;
+    everysec/16) n=300000 ;;
+    always/1) n=30000 ;;
+    always/16) n=200000 ;;
+    esac
+    echo $((n / scale))
+}
+
+started=$SECONDS
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "server.sh: building kvdb (release)" >&2
+cargo build --release --quiet --bin kvdb
+KVDB=target/release/kvdb
+
+work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/kvdb-server-bench.XXXXXX")
+kvdb_pid=
+redis_pid=
+stop() { # pid: SIGTERM (both servers then fsync and exit cleanly), wait for it
+    if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
+    fi
+}
+cleanup() {
+    stop "$kvdb_pid"
+    stop "$redis_pid"
+    kvdb_pid=
+    redis_pid=
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A port nobody listens on: bind port 0 and read what the kernel gave, else probe at random.
+free_port() {
+    if command -v python3 >/dev/null &&
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null; then
+        return
+    fi
+    local candidate
+    for _ in $(seq 100); do
+        candidate=$((20000 + RANDOM % 20000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+            echo "$candidate"
+            return
+        fi
+    done
+    return 1
+}
+
+start_kvdb() { # appendfsync -> sets kvdb_pid, kvdb_port
+    local dir=$work/kvdb-$1 log=$work/kvdb-$1.log
+    "$KVDB" server --port 0 --dir "$dir" --appendfsync "$1" 2>"$log" &
+    kvdb_pid=$!
+    for _ in $(seq 200); do
+        kvdb_port=$(sed -n 's/.*ready to accept connections on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log")
+        [[ -n $kvdb_port ]] && return
+        kill -0 "$kvdb_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "server.sh: kvdb did not start:" >&2
+    cat "$log" >&2
+    exit 1
+}
+
+start_redis() { # appendfsync -> sets redis_pid, redis_port
+    local dir=$work/redis-$1
+    mkdir -p "$dir"
+    for _ in 1 2 3; do
+        redis_port=$(free_port) || break
+        "$REDIS_SERVER" --bind 127.0.0.1 --port "$redis_port" --save '' \
+            --appendonly yes --appendfsync "$1" --dir "$dir" --logfile "$dir/redis.log" \
+            --daemonize no &
+        redis_pid=$!
+        for _ in $(seq 100); do
+            if [[ $(redis-cli -p "$redis_port" ping 2>/dev/null) == PONG ]]; then return; fi
+            kill -0 "$redis_pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        stop "$redis_pid" # lost the port to someone else: try another
+    done
+    echo "server.sh: redis-server did not start:" >&2
+    cat "$dir/redis.log" >&2
+    exit 1
+}
+
+results=$work/results.tsv # appendfsync, pipeline, round, side, test, ops/s
+bench() {                 # side port appendfsync pipeline round
+    local out=$work/bench.csv n
+    n=$(requests "$3" "$4")
+    if ! "$REDIS_BENCHMARK" -h 127.0.0.1 -p "$2" -t "$TESTS" -c "$CLIENTS" -r "$KEYSPACE" \
+        -P "$4" -n "$n" --csv >"$out" 2>"$work/bench.err"; then
+        echo "server.sh: redis-benchmark against $1 failed:" >&2
+        cat "$work/bench.err" >&2
+        exit 1
+    fi
+    # "SET","43365.13",... and "MSET (10 keys)","34662.05",...
+    mawk -F'","' -v prefix="$3\t$4\t$5\t$1" 'NR > 1 {
+        test = $1; sub(/^"/, "", test); sub(/ .*/, "", test)
+        print prefix "\t" test "\t" $2
+    }' "$out" >>"$results"
+    if (($(tail -n 4 "$results" | mawk -F'\t' -v side="$1" '$4 == side' | wc -l) != 4)); then
+        echo "server.sh: could not parse redis-benchmark's output:" >&2
+        cat "$out" "$work/bench.err" >&2
+        exit 1
+    fi
+    printf '  %-8s %-5s -P %-2s round %s: %s\n' "$3" "$1" "$4" "$5" \
+        "$(tail -n 4 "$results" | mawk -F'\t' '{ printf "%s %.0f  ", $5, $6 }')" >&2
+}
+
+: >"$results"
+for fsync in everysec always; do
+    echo "server.sh: appendfsync $fsync" >&2
+    start_kvdb "$fsync"
+    start_redis "$fsync"
+    for round in $(seq "$rounds"); do
+        for pipeline in 1 16; do
+            if ((round % 2)); then
+                bench kvdb "$kvdb_port" "$fsync" "$pipeline" "$round"
+                bench redis "$redis_port" "$fsync" "$pipeline" "$round"
+            else
+                bench redis "$redis_port" "$fsync" "$pipeline" "$round"
+                bench kvdb "$kvdb_port" "$fsync" "$pipeline" "$round"
+            fi
+        done
+    done
+    stop "$kvdb_pid"
+    stop "$redis_pid"
+    kvdb_pid=
+    redis_pid=
+done
+
+table=$work/table.md
+mawk -F'\t' -v rounds="$rounds" '
+    function median(list, n,   v, i, j, t) {
+        split(list, v, " ")
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+            t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+        }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    function thousands(x,   s, out) {
+        s = sprintf("%.0f", x); out = ""
+        while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+        return s out
+    }
+    {
+        row = $1 "\t" $2 "\t" $5
+        if (!(row in seen)) { seen[row] = 1; order[++rows] = row }
+        all[row, $4] = all[row, $4] " " $6
+        rps[row, $3, $4] = $6
+    }
+    END {
+        print "| appendfsync | pipeline | command | kvdb ops/s | Redis ops/s | kvdb/Redis | per-round ratios |"
+        print "| --- | ---: | --- | ---: | ---: | ---: | --- |"
+        for (i = 1; i <= rows; i++) {
+            row = order[i]
+            split(row, f, "\t")
+            k = median(all[row, "kvdb"], rounds)
+            r = median(all[row, "redis"], rounds)
+            lo = ""; hi = ""
+            for (n = 1; n <= rounds; n++) {
+                q = rps[row, n, "kvdb"] / rps[row, n, "redis"]
+                if (lo == "" || q < lo) lo = q
+                if (hi == "" || q > hi) hi = q
+            }
+            ratio = sprintf("%.2f", k / r)
+            shown = ratio + 0 < 1 ? "**" ratio "**" : ratio
+            spread = rounds > 1 ? sprintf("%.2f-%.2f", lo, hi) : "-"
+            printf "| %s | %s | %s | %s | %s | %s | %s |\n", f[1], "-P " f[2], f[3], thousands(k), thousands(r), shown, spread
+        }
+    }' "$results" >"$table"
+
+elapsed=$((SECONDS - started))
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+disk=$(df --output=source,fstype "$work" | tail -n 1 | tr -s ' ')
+command="benches/server.sh"
+if ((scale != 1)); then
+    command+=" --quick"
+elif ((rounds != 3)); then
+    command+=" --rounds $rounds"
+fi
+$update_doc && command+=" --update-doc"
+note=$work/note.md
+{
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$command\` ($elapsed s):"
+    echo "kvdb $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (with uncommitted changes in src/)'), $("$REDIS_SERVER" --version | cut -d' ' -f1-3);"
+    echo "$(nproc) x ${cpu:-unknown CPU}, Linux $(uname -r); data directories on $disk;"
+    echo "load average before the run: $load_before."
+    echo "\`redis-benchmark -t $TESTS -c $CLIENTS -r $KEYSPACE -P <pipeline> -n <N> --csv\`, N ="
+    echo "$(requests everysec 1) / $(requests everysec 16) (everysec, -P 1 / -P 16) and $(requests always 1) / $(requests always 16) (always);"
+    echo "median of $rounds run(s) per side; MSET sets 10 keys per command. Bold: below the 1.0 target."
+}>"$note"
+
+echo
+cat "$table"
+echo
+cat "$note"
+
+if $update_doc; then
+    doc=docs/PERFORMANCE.md
+    begin='<!-- server-bench:begin -->'
+    end='<!-- server-bench:end -->'
+    if ! grep -qF "$begin" "$doc" || ! grep -qF "$end" "$doc"; then
+        echo "server.sh: $doc has no $begin ... $end section to replace" >&2
+        exit 1
+    fi
+    section=$work/section.md
+    { cat "$table"; echo; cat "$note"; } >"$section"
+    mawk -v begin="$begin" -v end="$end" -v section="$section" '
+        $0 == begin { print; print ""; while ((getline line < section) > 0) print line; print ""; skip = 1; next }
+        $0 == end { skip = 0 }
+        !skip' "$doc" >"$work/doc.md"
+    cat "$work/doc.md" >"$doc"
+    echo "server.sh: updated $doc" >&2
+fi
