@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::sync::Syncer;
 use super::{ClientSnapshot, ServerState, lock};
 use crate::command::{ServerContext, full_name};
 use crate::resp::{Limits, Protocol, Reply, encode, parse_request};
@@ -28,7 +29,13 @@ pub(super) async fn refuse(mut stream: TcpStream) {
 }
 
 /// Serves one client until it quits, disconnects, is killed, idles out, or the server stops.
-pub(super) async fn run(mut stream: TcpStream, peer: SocketAddr, db: Db, state: Arc<ServerState>) {
+pub(super) async fn run(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    db: Db,
+    state: Arc<ServerState>,
+    syncer: Arc<Syncer>,
+) {
     // The slot is taken here, atomically: the accept loop's check runs before the connections
     // it spawned have counted themselves, so a burst of connects would all pass it.
     let maxclients = lock(&state.config).maxclients;
@@ -62,6 +69,7 @@ pub(super) async fn run(mut stream: TcpStream, peer: SocketAddr, db: Db, state: 
     });
     let mut client = Client {
         stream: &mut stream,
+        syncer: &syncer,
         session: &mut session,
         state: &state,
         snapshot: &snapshot,
@@ -82,6 +90,7 @@ pub(super) async fn run(mut stream: TcpStream, peer: SocketAddr, db: Db, state: 
 
 struct Client<'a> {
     stream: &'a mut TcpStream,
+    syncer: &'a Syncer,
     session: &'a mut Session,
     state: &'a ServerState,
     snapshot: &'a Mutex<ClientSnapshot>,
@@ -233,10 +242,7 @@ impl Client<'_> {
     async fn make_durable(&mut self) -> bool {
         let outcome = match self.session.flush() {
             Ok(Some(seq)) if self.session.db().fsync_policy() == Fsync::Always => {
-                let db = self.session.db().clone();
-                tokio::task::spawn_blocking(move || db.wait_durable(seq))
-                    .await
-                    .unwrap_or(Err(crate::Error::Poisoned))
+                self.syncer.wait(seq).await
             }
             Ok(_) => Ok(()),
             Err(e) => Err(e),

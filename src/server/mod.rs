@@ -14,6 +14,7 @@
 
 pub mod config;
 mod connection;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -396,7 +397,11 @@ impl ServerContext for ServerState {
 /// [`ServerContext::shutdown`] from a signal handler), then lets every connection finish the
 /// commands it has read and returns. The caller drops `db` afterwards, which fsyncs the log and
 /// releases the directory lock.
-pub async fn serve(listener: TcpListener, db: Db, state: Arc<ServerState>) {
+///
+/// # Errors
+/// The fsync thread could not be started.
+pub async fn serve(listener: TcpListener, db: Db, state: Arc<ServerState>) -> crate::Result<()> {
+    let syncer = Arc::new(sync::Syncer::start(db.clone())?);
     let mut shutdown = state.shutdown_signal();
     let mut tasks = tokio::task::JoinSet::new();
     let sampler = {
@@ -427,7 +432,7 @@ pub async fn serve(listener: TcpListener, db: Db, state: Arc<ServerState>) {
                     tasks.spawn(connection::refuse(stream));
                     continue;
                 }
-                tasks.spawn(connection::run(stream, peer, db.clone(), Arc::clone(&state)));
+                tasks.spawn(connection::run(stream, peer, db.clone(), Arc::clone(&state), Arc::clone(&syncer)));
             }
             _ = shutdown.changed() => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -448,4 +453,5 @@ pub async fn serve(listener: TcpListener, db: Db, state: Arc<ServerState>) {
             }
         }
     }
+    Ok(())
 }

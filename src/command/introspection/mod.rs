@@ -159,7 +159,17 @@ pub fn name_of(slot: usize) -> &'static str {
 pub fn full_name<A: AsRef<[u8]>>(argv: &[A]) -> Option<(usize, &'static str)> {
     let index = lookup_index(argv.first()?.as_ref())?;
     let name = COMMANDS[index].name;
-    if let Some(arg) = argv.get(1) {
+    // Most commands have no subcommands: skip the table scan for them (this runs per command).
+    static PARENTS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let parents = PARENTS.get_or_init(|| {
+        let mut parents: Vec<&str> = SUBCOMMANDS
+            .iter()
+            .filter_map(|s| s.name.split_once('|').map(|p| p.0))
+            .collect();
+        parents.dedup();
+        parents
+    });
+    if let Some(arg) = argv.get(1).filter(|_| parents.contains(&name)) {
         let arg = arg.as_ref();
         let sub = SUBCOMMANDS.iter().enumerate().find(|(_, s)| {
             s.name

@@ -91,7 +91,15 @@ pub fn run(cli: &Cli, args: &ServerArgs) -> anyhow::Result<ExitCode> {
     let db = Db::open_with(&config.dir, options)
         .with_context(|| format!("cannot open {}", config.dir.display()))?;
     let keys = db.recovery_report().keys;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Every command takes the store's one lock, so workers beyond half the cores mostly contend
+    // for it and for the CPU with the clients: one worker per two cores measured best here
+    // (docs/PERFORMANCE.md). TOKIO_WORKER_THREADS overrides it.
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        runtime.worker_threads((cores / 2).max(1));
+    }
+    let runtime = runtime
         .enable_all()
         .thread_name("kvdb-io")
         .build()
@@ -119,7 +127,7 @@ pub fn run(cli: &Cli, args: &ServerArgs) -> anyhow::Result<ExitCode> {
             log::info!("signal received: shutting down");
             signals.shutdown();
         });
-        serve(listener, db.clone(), Arc::clone(&state)).await;
+        serve(listener, db.clone(), Arc::clone(&state)).await?;
         anyhow::Ok(())
     })?;
     drop(runtime);
