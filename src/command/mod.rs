@@ -39,6 +39,8 @@ pub const READONLY: u32 = 1 << 1;
 pub const FAST: u32 = 1 << 2;
 /// The command concerns the connection, not the data.
 pub const CONNECTION: u32 = 1 << 3;
+/// The command is refused inside MULTI (Redis's `no-multi`).
+pub const NO_MULTI: u32 = 1 << 4;
 
 /// What the command table knows about a command.
 #[derive(Debug)]
@@ -277,7 +279,7 @@ commands! {
     "echo", 2, FAST | CONNECTION, NO_KEYS, "connection", "ECHO message", "Returns the given string.", server::echo;
     "select", 2, FAST | CONNECTION, NO_KEYS, "connection", "SELECT index", "Changes the selected database.", server::select;
     "time", 1, FAST, NO_KEYS, "server", "TIME", "Returns the server time.", server::time;
-    "shutdown", -1, 0, NO_KEYS, "server", "SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the Redis server.", server::shutdown;
+    "shutdown", -1, NO_MULTI, NO_KEYS, "server", "SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the Redis server.", server::shutdown;
     "auth", -2, FAST | CONNECTION, NO_KEYS, "connection", "AUTH [username] password", "Authenticates the connection.", connection::auth;
     "hello", -1, FAST | CONNECTION, NO_KEYS, "connection", "HELLO [protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", connection::hello;
     "quit", -1, FAST | CONNECTION, NO_KEYS, "connection", "QUIT", "Closes the connection.", connection::quit;

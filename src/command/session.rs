@@ -3,7 +3,7 @@
 //!
 //! Redis's order of checks is kept (src/server.c, processCommand): unknown command, arity,
 //! authentication, then MULTI queueing (everything but EXEC, DISCARD, MULTI, WATCH, QUIT and
-//! RESET is queued, but SHUTDOWN, no-multi in Redis, is refused); a command rejected while
+//! RESET is queued, but a `NO_MULTI` command such as SHUTDOWN is refused); a command rejected while
 //! queueing voids the transaction (EXECABORT).
 //! A command runs inside one [`Db`] transaction, which makes it atomic; EXEC runs the whole
 //! queue inside one.
@@ -178,9 +178,8 @@ impl Session {
             }
             _ => {}
         }
-        if self.multi.is_some() && spec.name == "shutdown" {
-            // Redis's no-multi commands (of kvdb's, SHUTDOWN) are refused, not queued: EXEC
-            // would stop the server without answering.
+        if self.multi.is_some() && spec.flags & super::NO_MULTI != 0 {
+            // Refused, not queued: EXEC would, for example, stop the server without answering.
             self.flag_multi();
             return Reply::err("Command not allowed inside a transaction");
         }

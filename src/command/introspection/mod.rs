@@ -16,7 +16,9 @@
 //! CLIENT LIST name calls by their full name (`client|list`, see [`full_name`]).
 
 use super::args::{CmdResult, is, syntax_error, text};
-use super::{COMMANDS, CommandSpec, Ctx, FAST, READONLY, Reply, WRITE, lookup, lookup_index};
+use super::{
+    COMMANDS, CommandSpec, Ctx, FAST, NO_MULTI, READONLY, Reply, WRITE, lookup, lookup_index,
+};
 use crate::glob::glob_match;
 use syntax::parse_syntax;
 
@@ -267,14 +269,7 @@ fn flags(spec: &CommandSpec) -> Vec<&'static str> {
             vec!["noscript", "loading", "stale", "allow_busy"]
         }
         "exec" => vec!["noscript", "loading", "stale", "skip_slowlog"],
-        "shutdown" => vec![
-            "admin",
-            "noscript",
-            "loading",
-            "stale",
-            "no_multi",
-            "allow_busy",
-        ],
+        "shutdown" => vec!["admin", "noscript", "loading", "stale", "allow_busy"],
         "select" | "time" | "lastsave" | "info" | "command" => vec!["loading", "stale"],
         "wait" => vec!["noscript"],
         _ => Vec::new(),
@@ -287,6 +282,9 @@ fn flags(spec: &CommandSpec) -> Vec<&'static str> {
     }
     if spec.flags & FAST != 0 {
         names.push("fast");
+    }
+    if spec.flags & NO_MULTI != 0 {
+        names.push("no_multi");
     }
     ordered(FLAG_ORDER, &names)
 }
