@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Ctx, ServerContext, lookup, unknown_command};
+use super::{CommandSpec, Ctx, ServerContext, lookup, unknown_command};
 use crate::db::{Db, Tx};
 use crate::log::SeqNo;
 use crate::resp::{Protocol, Reply};
@@ -189,7 +189,7 @@ impl Session {
             queue.push(argv.iter().map(|a| a.to_vec()).collect());
             return Reply::Status("QUEUED".into());
         }
-        self.run(|tx, client| dispatch(tx, client, &argv))
+        self.run(|tx, client| dispatch(tx, client, spec, &argv))
     }
 
     /// Runs `f` in one transaction of the store, held or written according to the session's
@@ -266,7 +266,10 @@ impl Session {
                 .iter()
                 .map(|argv| {
                     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-                    dispatch(tx, client, &argv)
+                    match lookup(argv[0]) {
+                        Some(spec) => dispatch(tx, client, spec, &argv),
+                        None => unknown_command(&argv),
+                    }
                 })
                 .collect();
             Reply::Array(replies)
@@ -323,11 +326,13 @@ impl Drop for Session {
     }
 }
 
-/// Runs one command whose name and arity were checked.
-fn dispatch(tx: &mut Tx<'_>, client: &mut ClientState, argv: &[&[u8]]) -> Reply {
-    let Some(spec) = lookup(argv[0]) else {
-        return unknown_command(argv);
-    };
+/// Runs one command whose name (`spec`) and arity were checked.
+fn dispatch(
+    tx: &mut Tx<'_>,
+    client: &mut ClientState,
+    spec: &CommandSpec,
+    argv: &[&[u8]],
+) -> Reply {
     let db_before = tx.db();
     let mut ctx = Ctx { tx, client };
     let reply = (spec.handler)(&mut ctx, argv).unwrap_or_else(|e| e);
