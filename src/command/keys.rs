@@ -213,7 +213,6 @@ fn expire_generic(
     if relative {
         when = when.checked_add(ctx.tx.now() as i64).ok_or_else(invalid)?;
     }
-    // XX with no current expiry means "unchanged"; GT counts a missing expiry as infinite.
     let applied = ctx.tx.expire_at(argv[1], when, condition)?;
     Ok(Reply::Integer(i64::from(applied)))
 }

@@ -16,7 +16,9 @@
 //! bracket a command ([`crate::Db::tx`] does it): in between, commits only encode into the
 //! buffer, extending one batch, and update the keydirs at once; `finish` appends the whole
 //! batch in one write. So a crash keeps all of a command's records or none of them. Reads in
-//! between find the pending records in the buffer.
+//! between find the pending records in the buffer. [`Engine::end_batch`] closes a bracket but
+//! keeps its batch in memory until [`Engine::flush`]: the server writes a whole pipeline of
+//! commands with one write that way.
 
 pub mod expiry;
 pub mod recovery;

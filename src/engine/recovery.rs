@@ -144,9 +144,13 @@ fn replay_segment(
     if file_len < SEGMENT_HEADER_LEN {
         if newest {
             // Created but the crash came before its header was complete.
-            warn_truncated(path, 0, file_len);
-            report.truncated = Some((path.to_owned(), 0, file_len));
-            return Ok(0);
+            return Ok(cut_tail(
+                path,
+                0,
+                file_len,
+                "segment header incomplete",
+                report,
+            ));
         }
         return Err(corrupt(0, "file shorter than the segment header"));
     }
@@ -191,24 +195,20 @@ fn replay_segment(
         cut = Some((start, "batch without its last record"));
     }
     match cut {
-        Some((at, reason)) => {
-            let dropped = file_len - at as u64;
-            ::log::warn!(
-                "{}: torn tail at offset {at} ({reason}): truncating {dropped} bytes",
-                path.display()
-            );
-            report.truncated = Some((path.to_owned(), at as u64, dropped));
-            Ok(at as u64)
-        }
+        Some((at, reason)) => Ok(cut_tail(path, at as u64, file_len, reason, report)),
         None => Ok(file_len),
     }
 }
 
-fn warn_truncated(path: &Path, at: u64, dropped: u64) {
+/// Reports a torn tail of the newest segment to be cut at `at`; returns the valid length.
+fn cut_tail(path: &Path, at: u64, file_len: u64, reason: &str, report: &mut RecoveryReport) -> u64 {
+    let dropped = file_len - at;
     ::log::warn!(
-        "{}: torn tail at offset {at}: truncating {dropped} bytes",
+        "{}: torn tail at offset {at} ({reason}): truncating {dropped} bytes",
         path.display()
     );
+    report.truncated = Some((path.to_owned(), at, dropped));
+    at
 }
 
 /// Whether any valid record starts at or after `from`: tells mid-file corruption (valid
