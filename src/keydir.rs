@@ -24,6 +24,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry as TableEntry;
 
+use crate::collection::Collection;
 use crate::log::{SegmentId, Timestamp};
 
 /// Slots per slab chunk.
@@ -39,6 +40,12 @@ const NO_TTL: u32 = u32::MAX;
 pub enum ValueType {
     /// A string.
     String = 0,
+    /// A hash.
+    Hash = 1,
+    /// A set.
+    Set = 2,
+    /// A sorted set.
+    ZSet = 3,
 }
 
 impl ValueType {
@@ -46,11 +53,34 @@ impl ValueType {
     pub fn name(self) -> &'static str {
         match self {
             ValueType::String => "string",
+            ValueType::Hash => "hash",
+            ValueType::Set => "set",
+            ValueType::ZSet => "zset",
+        }
+    }
+
+    /// Whether values of this type are collections of elements ([`Collection`]).
+    pub fn is_collection(self) -> bool {
+        self != ValueType::String
+    }
+
+    /// The type byte of a `Meta` record (see docs/FORMAT.md).
+    pub fn to_byte(self) -> u8 {
+        self as u8
+    }
+
+    /// Parses a `Meta` record's type byte; strings have no `Meta` record.
+    pub fn collection_from_byte(byte: u8) -> Option<ValueType> {
+        match byte {
+            1 => Some(ValueType::Hash),
+            2 => Some(ValueType::Set),
+            3 => Some(ValueType::ZSet),
+            _ => None,
         }
     }
 }
 
-/// Where a value's record lives.
+/// Where a value's record lives (for a collection: its `Meta` record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Location {
     /// The segment holding the record.
@@ -114,6 +144,8 @@ pub struct KeyDir {
     chunks: Vec<Vec<Option<Slot>>>,
     free: Vec<u32>,
     ttl: Vec<u32>,
+    /// The element index of each collection key, by slot index.
+    collections: hashbrown::HashMap<u32, Collection>,
     hasher: hashbrown::DefaultHashBuilder,
 }
 
@@ -140,6 +172,7 @@ impl KeyDir {
             chunks: Vec::new(),
             free: Vec::new(),
             ttl: Vec::new(),
+            collections: hashbrown::HashMap::new(),
             hasher: hashbrown::DefaultHashBuilder::default(),
         }
     }
@@ -188,8 +221,52 @@ impl KeyDir {
             .map(|s| &s.entry)
     }
 
-    /// Inserts or replaces the entry of `key`; returns the previous one.
+    /// Inserts or replaces the entry of `key` (and drops the collection it held, if any);
+    /// returns the previous entry.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+        self.insert_slot(key, entry).1
+    }
+
+    /// Inserts or replaces `key` as the collection `collection`, with `entry` (type, expiry,
+    /// `Meta` record); returns the previous entry.
+    pub fn insert_collection(
+        &mut self,
+        key: &[u8],
+        entry: Entry,
+        collection: Collection,
+    ) -> Option<Entry> {
+        let (idx, old) = self.insert_slot(key, entry);
+        self.collections.insert(idx, collection);
+        old
+    }
+
+    /// The collection `key` holds, if it is one.
+    pub fn collection(&self, key: &[u8]) -> Option<&Collection> {
+        self.collections.get(&self.find(key)?)
+    }
+
+    /// The collection `key` holds, for changes.
+    pub fn collection_mut(&mut self, key: &[u8]) -> Option<&mut Collection> {
+        let idx = self.find(key)?;
+        self.collections.get_mut(&idx)
+    }
+
+    /// Number of collection keys.
+    pub fn collection_count(&self) -> usize {
+        self.collections.len()
+    }
+
+    /// Calls `f` for each collection key and its collection.
+    pub fn for_each_collection(&self, mut f: impl FnMut(&[u8], &Collection)) {
+        for (&idx, collection) in &self.collections {
+            if let Some(slot) = self.slot(idx) {
+                f(slot.key.as_bytes(), collection);
+            }
+        }
+    }
+
+    /// Inserts or replaces; returns the slot index and the previous entry.
+    fn insert_slot(&mut self, key: &[u8], entry: Entry) -> (u32, Option<Entry>) {
         let hash = self.hasher.hash_one(key);
         let Self {
             table,
@@ -212,8 +289,11 @@ impl KeyDir {
             TableEntry::Occupied(occupied) => {
                 let idx = *occupied.get();
                 let old = self.slot(idx).map(|s| s.entry);
+                if old.is_some_and(|e| e.vtype.is_collection()) {
+                    self.collections.remove(&idx);
+                }
                 self.set_entry(idx, entry);
-                old
+                (idx, old)
             }
             TableEntry::Vacant(vacant) => {
                 let idx = match self.free.pop() {
@@ -238,7 +318,7 @@ impl KeyDir {
                     ttl_pos: NO_TTL,
                 });
                 self.set_expiry_at(idx, entry.expires_at);
-                None
+                (idx, None)
             }
         }
     }
@@ -302,6 +382,9 @@ impl KeyDir {
         let slot = self.chunks[i / CHUNK][i % CHUNK].take()?;
         if slot.ttl_pos != NO_TTL {
             self.ttl_remove(slot.ttl_pos);
+        }
+        if slot.entry.vtype.is_collection() {
+            self.collections.remove(&idx);
         }
         self.free.push(idx);
         Some(slot.entry)

@@ -36,6 +36,7 @@
 //! * [`resp`]: the wire protocol: [`Reply`] encoding and the request parser (no I/O).
 
 pub mod clock;
+pub mod collection;
 pub mod command;
 mod db;
 pub mod engine;

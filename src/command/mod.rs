@@ -13,14 +13,18 @@
 
 pub mod args;
 mod connection;
+mod hash;
 mod introspection;
 mod keys;
 mod server;
 mod session;
+mod set;
 mod string;
+mod zset;
+mod zset_algebra;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use crate::resp::Reply;
@@ -43,7 +47,7 @@ pub const CONNECTION: u32 = 1 << 3;
 pub const NO_MULTI: u32 = 1 << 4;
 
 /// What the command table knows about a command.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct CommandSpec {
     /// Lower-case name.
     pub name: &'static str,
@@ -207,27 +211,50 @@ pub enum ConfigError {
     },
 }
 
+/// Defines a table of commands: `commands! { TABLE; "name", arity, flags, keys, group, syntax,
+/// summary, handler; ... }`. Each family file holds its own table; [`COMMANDS`] joins them.
 macro_rules! commands {
-    ($( $name:literal, $arity:expr, $flags:expr, $keys:expr, $group:literal, $syntax:literal, $summary:literal, $handler:path; )*) => {
-        /// Every supported command.
-        pub static COMMANDS: &[CommandSpec] = &[
-            $( CommandSpec {
+    ($table:ident; $( $name:literal, $arity:expr, $flags:expr, $keys:expr, $group:literal, $syntax:literal, $summary:literal, $handler:path; )*) => {
+        /// Commands of this family, as rows of [`crate::command::COMMANDS`].
+        pub(super) static $table: &[$crate::command::CommandSpec] = &[
+            $( $crate::command::CommandSpec {
                 name: $name, arity: $arity, flags: $flags, keys: $keys, group: $group,
                 syntax: $syntax, summary: $summary, handler: $handler,
             }, )*
         ];
     };
 }
+pub(crate) use commands;
 
-const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
-const KEY1: (i32, i32, i32) = (1, 1, 1);
-const KEY12: (i32, i32, i32) = (1, 2, 1);
-const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
-const PAIRS: (i32, i32, i32) = (1, -1, 2);
-const RW: u32 = WRITE;
-const RO: u32 = READONLY;
+/// Key positions of a command without keys.
+pub(crate) const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
+/// Key positions: the first argument.
+pub(crate) const KEY1: (i32, i32, i32) = (1, 1, 1);
+/// Key positions: the first two arguments.
+pub(crate) const KEY12: (i32, i32, i32) = (1, 2, 1);
+/// Key positions: every argument.
+pub(crate) const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
+/// Key positions: every other argument, from the first.
+pub(crate) const PAIRS: (i32, i32, i32) = (1, -1, 2);
+/// Flags of a writing command.
+pub(crate) const RW: u32 = WRITE;
+/// Flags of a read-only command.
+pub(crate) const RO: u32 = READONLY;
+
+/// Every supported command: the core table below, then each data type's.
+pub static COMMANDS: LazyLock<Vec<CommandSpec>> = LazyLock::new(|| {
+    [
+        CORE,
+        hash::HASH,
+        set::SET,
+        zset::ZSET,
+        zset_algebra::ZSET_ALGEBRA,
+    ]
+    .concat()
+});
 
 commands! {
+    CORE;
     // Strings.
     "get", 2, RO | FAST, KEY1, "string", "GET key", "Returns the string value of a key.", string::get;
     "set", -3, RW, KEY1, "string", "SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", string::set;
@@ -363,7 +390,7 @@ mod tests {
     #[test]
     fn table_has_unique_lowercase_names_and_valid_arity() {
         let mut seen = std::collections::HashSet::new();
-        for c in COMMANDS {
+        for c in COMMANDS.iter() {
             assert!(seen.insert(c.name), "duplicate {}", c.name);
             assert_eq!(c.name, c.name.to_ascii_lowercase());
             assert!(c.arity != 0);

@@ -30,6 +30,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::collection::{Collection, element_sub_key};
 use crate::error::{Error, Result};
 use crate::keydir::{Entry, KeyDir, Location, ValueType};
 use crate::log::record::{
@@ -75,7 +76,68 @@ pub enum Op<'a> {
         /// Database index.
         db: u8,
     },
+    /// Make `key` a new, empty collection of type `vtype` (a `Meta` record), replacing whatever
+    /// it held. Its version is the record's sequence number. A batch that creates a collection
+    /// must add at least one element to it.
+    Create {
+        /// Database index.
+        db: u8,
+        /// The key.
+        key: &'a [u8],
+        /// A collection type.
+        vtype: ValueType,
+        /// Absolute expiry in Unix ms, 0 = none.
+        expires_at: Timestamp,
+    },
+    /// Add or replace element `name` of the collection `key` (an `Element` record of the
+    /// collection's current version). `value`: a hash field's value, nothing for a set member,
+    /// [`crate::collection::encode_score`] for a sorted-set member.
+    SetElement {
+        /// Database index.
+        db: u8,
+        /// The collection's key.
+        key: &'a [u8],
+        /// The element's name (field, member).
+        name: &'a [u8],
+        /// The element's value.
+        value: &'a [u8],
+    },
+    /// Remove element `name` of the collection `key` (an `ElementDelete` record). To remove
+    /// the last element, delete the key instead: a collection never stays empty.
+    DeleteElement {
+        /// Database index.
+        db: u8,
+        /// The collection's key.
+        key: &'a [u8],
+        /// The element's name.
+        name: &'a [u8],
+    },
 }
+
+impl Op<'_> {
+    /// The database and key the op changes (`None` for `Flush`).
+    fn target(&self) -> Option<(u8, &[u8])> {
+        match *self {
+            Op::Put { db, key, .. }
+            | Op::Delete { db, key }
+            | Op::Expire { db, key, .. }
+            | Op::Create { db, key, .. }
+            | Op::SetElement { db, key, .. }
+            | Op::DeleteElement { db, key, .. } => Some((db, key)),
+            Op::Flush { .. } => None,
+        }
+    }
+}
+
+/// The value of a `Meta` record, by type byte: the type byte itself.
+const META_VALUES: [[u8; 1]; 4] = [[0], [1], [2], [3]];
+
+/// One op's record parts before encoding: sub-key, stored value, `FLAG_ZSTD` or 0.
+type Encoded<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>, u8);
+
+/// A key an earlier op of a batch changed: database, key (`None`: every key, a `Flush`), and
+/// the collection version it now has, if it is a collection.
+type BatchChange<'a> = (u8, Option<&'a [u8]>, Option<SeqNo>);
 
 /// Bytes of finished batches [`Engine::end_batch`] may hold in memory before writing them.
 pub const HOLD_LIMIT: usize = 16 * 1024 * 1024;
@@ -211,6 +273,10 @@ impl Engine {
     /// Appends `ops` as one atomic batch and applies them to the keydirs; between `begin` and
     /// `finish`, adds them to the bracket's batch instead. Returns the sequence number of the
     /// batch's last record (or of the last record written, for an empty batch).
+    ///
+    /// # Errors
+    /// `TooLarge` for a field over 512 MiB or a batch over 4 GiB; `WrongType` for an element op
+    /// on a key that is not a collection (a bug of the caller), before anything is written.
     pub fn commit(&mut self, ops: &[Op<'_>]) -> Result<SeqNo> {
         if self.poisoned {
             return Err(Error::Poisoned);
@@ -218,21 +284,35 @@ impl Engine {
         if ops.is_empty() {
             return Ok(self.next_seq.saturating_sub(1));
         }
-        // Compress first: the batch length decides whether to rotate.
-        let mut values: Vec<(Cow<'_, [u8]>, u8)> = Vec::with_capacity(ops.len());
+        let versions = self.element_versions(ops)?;
+        // Encode sub-keys and compress values first: the batch length decides whether to
+        // rotate.
+        let mut encoded: Vec<Encoded<'_>> = Vec::with_capacity(ops.len());
         let mut total: u64 = 0;
-        for op in ops {
-            let (key, value): (&[u8], &[u8]) = match *op {
-                Op::Put { key, value, .. } => (key, value),
-                Op::Delete { key, .. } | Op::Expire { key, .. } => (key, b""),
-                Op::Flush { .. } => (b"", b""),
+        for (op, version) in ops.iter().zip(&versions) {
+            let (key, sub, value): (&[u8], Cow<'_, [u8]>, &[u8]) = match *op {
+                Op::Put { key, value, .. } => (key, Cow::Borrowed(b""), value),
+                Op::Delete { key, .. } | Op::Expire { key, .. } => (key, Cow::Borrowed(b""), b""),
+                Op::Flush { .. } => (b"", Cow::Borrowed(b""), b""),
+                Op::Create { key, vtype, .. } => (
+                    key,
+                    Cow::Borrowed(b""),
+                    META_VALUES[usize::from(vtype.to_byte())].as_slice(),
+                ),
+                Op::SetElement {
+                    key, name, value, ..
+                } => (key, Cow::Owned(element_sub_key(*version, name)), value),
+                Op::DeleteElement { key, name, .. } => {
+                    (key, Cow::Owned(element_sub_key(*version, name)), b"")
+                }
             };
-            if key.len() > MAX_FIELD_LEN as usize || value.len() > MAX_FIELD_LEN as usize {
+            let limit = MAX_FIELD_LEN as usize;
+            if key.len() > limit || sub.len() > limit || value.len() > limit {
                 return Err(Error::TooLarge);
             }
-            let stored = self.maybe_compress(value);
-            total += (record::HEADER_LEN + key.len() + stored.0.len()) as u64;
-            values.push(stored);
+            let (stored, flags) = self.maybe_compress(value);
+            total += (record::HEADER_LEN + key.len() + sub.len() + stored.len()) as u64;
+            encoded.push((sub, stored, flags));
         }
         // Bytes of this bracket's batch already encoded: the batch is written whole, into the
         // segment it started in.
@@ -252,10 +332,23 @@ impl Engine {
             record::set_batch_continues(&mut self.buf[last..]);
         }
 
+        if !self.watches.is_empty() {
+            for op in ops {
+                match op.target() {
+                    Some((db, key)) => self.watches.touch(db, key),
+                    None => {
+                        if let Op::Flush { db } = *op {
+                            let keydir = &self.dbs[usize::from(db)];
+                            self.watches.touch_db(db, |key| keydir.get(key).is_some());
+                        }
+                    }
+                }
+            }
+        }
         let base = self.writer.len();
         let segment = self.writer.id();
-        let mut locations = Vec::with_capacity(ops.len());
-        for (i, (op, (value, flags))) in ops.iter().zip(&values).enumerate() {
+        for (i, (op, (sub, value, flags))) in ops.iter().zip(&encoded).enumerate() {
+            let seq = self.next_seq + i as u64;
             let (db, kind, key, expires_at) = match *op {
                 Op::Put {
                     db,
@@ -270,6 +363,14 @@ impl Engine {
                     expires_at,
                 } => (db, Kind::Expire, key, expires_at),
                 Op::Flush { db } => (db, Kind::Flush, &b""[..], 0),
+                Op::Create {
+                    db,
+                    key,
+                    expires_at,
+                    ..
+                } => (db, Kind::Meta, key, expires_at),
+                Op::SetElement { db, key, .. } => (db, Kind::Element, key, 0),
+                Op::DeleteElement { db, key, .. } => (db, Kind::ElementDelete, key, 0),
             };
             debug_assert!(db < NUM_DBS);
             let more = if i + 1 < ops.len() {
@@ -278,7 +379,7 @@ impl Engine {
                 0
             };
             let header = Header {
-                seq: self.next_seq + i as u64,
+                seq,
                 db,
                 kind,
                 expires_at,
@@ -288,63 +389,116 @@ impl Engine {
                 value_len: 0,
             };
             let start = self.buf.len();
-            record::encode_into(&mut self.buf, &header, key, b"", value);
-            locations.push(Location {
+            record::encode_into(&mut self.buf, &header, key, sub, value);
+            let loc = Location {
                 segment,
                 offset: (base + start as u64) as u32,
                 len: (self.buf.len() - start) as u32,
-            });
+            };
             self.last_record = Some(start);
+            self.apply(op, seq, loc);
         }
         self.next_seq += ops.len() as u64;
         if !self.deferred {
             self.write_pending()?;
         }
+        Ok(self.next_seq - 1)
+    }
 
-        if !self.watches.is_empty() {
-            for op in ops {
-                match *op {
-                    Op::Put { db, key, .. }
-                    | Op::Delete { db, key }
-                    | Op::Expire { db, key, .. } => {
-                        self.watches.touch(db, key);
-                    }
-                    Op::Flush { db } => {
-                        let keydir = &self.dbs[usize::from(db)];
-                        self.watches.touch_db(db, |key| keydir.get(key).is_some());
-                    }
-                }
-            }
-        }
-        for (op, loc) in ops.iter().zip(locations) {
+    /// The collection version each element op of `ops` writes under (0 for other ops):
+    /// that of a `Create` earlier in the batch, else the key's current collection.
+    fn element_versions(&self, ops: &[Op<'_>]) -> Result<Vec<SeqNo>> {
+        // What earlier ops of the batch did to keys: (db, key or `None` for the whole db after
+        // a Flush, the collection version it now has if any).
+        let mut changed: Vec<BatchChange<'_>> = Vec::new();
+        let mut versions = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let mut version = 0;
             match *op {
-                Op::Put {
-                    db,
-                    key,
+                Op::Create { db, key, .. } => {
+                    changed.push((db, Some(key), Some(self.next_seq + i as u64)));
+                }
+                Op::Put { db, key, .. } | Op::Delete { db, key } => {
+                    changed.push((db, Some(key), None));
+                }
+                Op::Flush { db } => changed.push((db, None, None)),
+                Op::SetElement { db, key, .. } | Op::DeleteElement { db, key, .. } => {
+                    let latest = changed
+                        .iter()
+                        .rev()
+                        .find(|&&(d, k, _)| d == db && k.is_none_or(|k| k == key));
+                    let found = match latest {
+                        Some(&(_, _, v)) => v,
+                        None => self.dbs[usize::from(db)].collection(key).map(|c| c.version),
+                    };
+                    version = found.ok_or(Error::WrongType)?;
+                }
+                Op::Expire { .. } => {}
+            }
+            versions.push(version);
+        }
+        Ok(versions)
+    }
+
+    /// Applies one record just encoded to the keydirs.
+    fn apply(&mut self, op: &Op<'_>, seq: SeqNo, loc: Location) {
+        match *op {
+            Op::Put {
+                db,
+                key,
+                expires_at,
+                ..
+            } => {
+                let entry = Entry {
+                    loc,
                     expires_at,
-                    ..
-                } => {
+                    vtype: ValueType::String,
+                };
+                self.dbs[usize::from(db)].insert(key, entry);
+            }
+            Op::Delete { db, key } => {
+                self.dbs[usize::from(db)].remove(key);
+            }
+            Op::Expire {
+                db,
+                key,
+                expires_at,
+            } => {
+                self.dbs[usize::from(db)].set_expiry(key, expires_at);
+            }
+            Op::Flush { db } => self.dbs[usize::from(db)].clear(),
+            Op::Create {
+                db,
+                key,
+                vtype,
+                expires_at,
+            } => {
+                if let Some(collection) = Collection::new(vtype, seq) {
                     let entry = Entry {
                         loc,
                         expires_at,
-                        vtype: ValueType::String,
+                        vtype,
                     };
-                    self.dbs[usize::from(db)].insert(key, entry);
+                    self.dbs[usize::from(db)].insert_collection(key, entry, collection);
                 }
-                Op::Delete { db, key } => {
-                    self.dbs[usize::from(db)].remove(key);
+            }
+            Op::SetElement {
+                db,
+                key,
+                name,
+                value,
+            } => {
+                if let Some(c) = self.dbs[usize::from(db)].collection_mut(key) {
+                    // Values of sorted-set elements were checked by the caller's encoding.
+                    let _ = c.apply_element(name, value, loc);
                 }
-                Op::Expire {
-                    db,
-                    key,
-                    expires_at,
-                } => {
-                    self.dbs[usize::from(db)].set_expiry(key, expires_at);
+            }
+            Op::DeleteElement { db, key, name } => {
+                if let Some(c) = self.dbs[usize::from(db)].collection_mut(key) {
+                    c.remove_element(name);
                 }
-                Op::Flush { db } => self.dbs[usize::from(db)].clear(),
             }
         }
-        Ok(self.next_seq - 1)
     }
 
     /// Appends the encoded batch, if any, in one write.
@@ -377,7 +531,7 @@ impl Engine {
     }
 
     /// Seals the active segment (fsync'd, then read-only) and starts the next one.
-    fn rotate(&mut self) -> Result<()> {
+    pub(crate) fn rotate(&mut self) -> Result<()> {
         if let Err(e) = self.writer.sync() {
             self.poisoned = true;
             return Err(e);
@@ -412,7 +566,11 @@ impl Engine {
 
     /// Reads the string value `entry` points at.
     pub fn read_value(&self, entry: &Entry) -> Result<Vec<u8>> {
-        let loc = entry.loc;
+        self.read_at(entry.loc)
+    }
+
+    /// Reads the value of the record at `loc` (a string's, or a hash field's).
+    pub fn read_at(&self, loc: Location) -> Result<Vec<u8>> {
         let segment = self
             .segments
             .get(&loc.segment)

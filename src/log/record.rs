@@ -52,11 +52,13 @@ pub enum Kind {
     Expire = 3,
     /// Every key of database `db` written before this record is deleted (FLUSHDB). No key.
     Flush = 4,
-    /// Reserved: metadata of a collection key (type, version, count).
+    /// `key` becomes a new, empty collection (replacing whatever it held); the value is one
+    /// type byte, `expires_at` the key's expiry. The record's `seq` is the collection's version.
     Meta = 5,
-    /// Reserved: one element of a collection (`sub` names it).
+    /// One element of a collection: `sub` is the version (u64) then the element's name; the
+    /// value is the element's value. Dead unless the key's version is the one in `sub`.
     Element = 6,
-    /// Reserved: tombstone of one element of a collection.
+    /// Removes one element of a collection; `sub` as for `Element`, no value.
     ElementDelete = 7,
 }
 

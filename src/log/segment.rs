@@ -3,7 +3,7 @@
 //! ```text
 //! offset size field
 //!  0     8    magic    b"KVDBSEG\0"
-//!  8     4    version  format version, currently 1
+//!  8     4    version  format version: 2 (1 = before collection records; still read)
 //! 12     4    reserved 0
 //! 16          records
 //! ```
@@ -26,8 +26,11 @@ pub type SegmentId = u32;
 
 /// Magic bytes at the start of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"KVDBSEG\0";
-/// Current segment format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// Segment format version written by this build: 2 added the collection record kinds (`Meta`,
+/// `Element`, `ElementDelete`).
+pub const FORMAT_VERSION: u32 = 2;
+/// Oldest segment format version this build reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
 /// Segment header: magic 8 + version 4 + reserved 4.
 pub const SEGMENT_HEADER_LEN: u64 = 8 + 4 + 4;
 /// File name extension of segments.
@@ -68,8 +71,8 @@ pub fn encode_header() -> [u8; SEGMENT_HEADER_LEN as usize] {
     buf
 }
 
-/// Checks a segment header; `Err` holds the reason.
-pub fn check_header(buf: &[u8]) -> std::result::Result<(), String> {
+/// Checks a segment header and returns its format version; `Err` holds the reason.
+pub fn check_header(buf: &[u8]) -> std::result::Result<u32, String> {
     if buf.len() < SEGMENT_HEADER_LEN as usize {
         return Err("file shorter than the segment header".into());
     }
@@ -77,10 +80,10 @@ pub fn check_header(buf: &[u8]) -> std::result::Result<(), String> {
         return Err("bad magic: not a kvdb segment".into());
     }
     let version = LE::read_u32(&buf[8..12]);
-    if version != FORMAT_VERSION {
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(format!("unsupported format version {version}"));
     }
-    Ok(())
+    Ok(version)
 }
 
 /// How a segment's bytes are read.
@@ -211,7 +214,7 @@ mod tests {
     #[test]
     fn header_checks_magic_and_version() {
         let good = encode_header();
-        assert_eq!(check_header(&good), Ok(()));
+        assert_eq!(check_header(&good), Ok(FORMAT_VERSION));
         assert!(check_header(&good[..10]).is_err());
         let mut bad = good;
         bad[0] = b'X';

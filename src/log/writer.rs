@@ -175,7 +175,10 @@ mod tests {
         assert_eq!(w.append(b"abc")?, SEGMENT_HEADER_LEN);
         assert_eq!(w.append(b"de")?, SEGMENT_HEADER_LEN + 3);
         let bytes = std::fs::read(segment_path(dir.path(), 7)).map_err(|e| Error::io("seg", e))?;
-        assert_eq!(check_header(&bytes), Ok(()));
+        assert_eq!(
+            check_header(&bytes),
+            Ok(crate::log::segment::FORMAT_VERSION)
+        );
         assert_eq!(&bytes[SEGMENT_HEADER_LEN as usize..], b"abcde");
         Ok(())
     }
@@ -194,7 +197,10 @@ mod tests {
         let w = Writer::reopen(dir.path(), 1, 0, None)?;
         assert_eq!(w.len(), SEGMENT_HEADER_LEN);
         let bytes = std::fs::read(&path).map_err(|e| Error::io("seg", e))?;
-        assert_eq!(check_header(&bytes), Ok(()));
+        assert_eq!(
+            check_header(&bytes),
+            Ok(crate::log::segment::FORMAT_VERSION)
+        );
         Ok(())
     }
 }

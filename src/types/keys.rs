@@ -84,14 +84,32 @@ impl Tx<'_> {
         Ok(self.entry(key)?.map(|e| e.vtype))
     }
 
-    /// Writes a copy of `entry`'s value as `dst` in `dst_db`, with the same expiry.
+    /// Writes a copy of `src`'s value (whose entry is `entry`) as `dst` in `dst_db`, with the
+    /// same expiry, and deletes `src` in the same batch when `also_delete`. A collection is
+    /// copied element by element: a new `Meta` record and one record per element.
     fn copy_value(
         &mut self,
+        src: &[u8],
         entry: &Entry,
         dst_db: u8,
         dst: &[u8],
-        also_delete: Option<(u8, &[u8])>,
+        also_delete: bool,
     ) -> Result<()> {
+        let src_db = self.db();
+        if entry.vtype.is_collection() {
+            let elements = self.collection_elements(src)?;
+            let pairs: Vec<(&[u8], &[u8])> = elements
+                .iter()
+                .map(|(n, v)| (n.as_slice(), v.as_slice()))
+                .collect();
+            if also_delete {
+                self.commit(&[Op::Delete {
+                    db: src_db,
+                    key: src,
+                }])?;
+            }
+            return self.replace_collection(dst_db, dst, entry.vtype, entry.expires_at, &pairs);
+        }
         let value = self.read(entry)?;
         let put = Op::Put {
             db: dst_db,
@@ -99,9 +117,16 @@ impl Tx<'_> {
             value: &value,
             expires_at: entry.expires_at,
         };
-        match also_delete {
-            Some((db, key)) => self.commit(&[put, Op::Delete { db, key }]),
-            None => self.commit(&[put]),
+        if also_delete {
+            self.commit(&[
+                put,
+                Op::Delete {
+                    db: src_db,
+                    key: src,
+                },
+            ])
+        } else {
+            self.commit(&[put])
         }
     }
 
@@ -117,7 +142,7 @@ impl Tx<'_> {
             return Ok(false);
         }
         let db = self.db();
-        self.copy_value(&entry, db, dst, Some((db, src)))?;
+        self.copy_value(src, &entry, db, dst, true)?;
         Ok(true)
     }
 
@@ -142,7 +167,7 @@ impl Tx<'_> {
         if !replace && self.entry_in(dst_db, dst)?.is_some() {
             return Ok(false);
         }
-        self.copy_value(&entry, dst_db, dst, None)?;
+        self.copy_value(src, &entry, dst_db, dst, false)?;
         Ok(true)
     }
 
@@ -160,8 +185,7 @@ impl Tx<'_> {
         if self.entry_in(dst_db, key)?.is_some() {
             return Ok(false);
         }
-        let db = self.db();
-        self.copy_value(&entry, dst_db, key, Some((db, key)))?;
+        self.copy_value(key, &entry, dst_db, key, true)?;
         Ok(true)
     }
 

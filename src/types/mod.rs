@@ -6,9 +6,14 @@
 //! parsed, results are Rust values, failures are [`crate::Error`]s. [`crate::Db`] exposes each
 //! as a method running in its own transaction.
 
+pub mod collection;
+pub mod hash;
 pub mod keys;
 pub mod long_double;
+pub mod set;
 pub mod string;
+pub mod zset;
+pub mod zset_algebra;
 
 use std::time::Duration;
 

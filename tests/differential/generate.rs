@@ -24,7 +24,7 @@ pub enum Step {
 }
 
 /// The keys most commands work on; `k0`..`k5`, plus the empty key and a binary one.
-fn key(rng: &mut Rng) -> Vec<u8> {
+pub fn key(rng: &mut Rng) -> Vec<u8> {
     match rng.u32(0..100) {
         0..4 => Vec::new(),
         4..8 => b"b\x00\xff\r\nk".to_vec(),
@@ -32,11 +32,11 @@ fn key(rng: &mut Rng) -> Vec<u8> {
     }
 }
 
-fn pick<T: Clone>(rng: &mut Rng, items: &[T]) -> T {
+pub fn pick<T: Clone>(rng: &mut Rng, items: &[T]) -> T {
     items[rng.usize(0..items.len())].clone()
 }
 
-fn text(s: impl AsRef<str>) -> Vec<u8> {
+pub fn text(s: impl AsRef<str>) -> Vec<u8> {
     s.as_ref().as_bytes().to_vec()
 }
 
@@ -111,7 +111,7 @@ const NOT_INTEGERS: &[&str] = &[
 ];
 
 /// A value to store: numbers, floats, text, empty, binary, sometimes 10 KB.
-fn value(rng: &mut Rng) -> Vec<u8> {
+pub fn value(rng: &mut Rng) -> Vec<u8> {
     match rng.u32(0..100) {
         0..12 => text(pick(rng, INTEGERS)),
         12..25 => rng.i64(-1000..1000).to_string().into_bytes(),
@@ -140,7 +140,7 @@ fn value(rng: &mut Rng) -> Vec<u8> {
 }
 
 /// A GETRANGE index.
-fn index(rng: &mut Rng) -> Vec<u8> {
+pub fn index(rng: &mut Rng) -> Vec<u8> {
     match rng.u32(0..100) {
         0..70 => rng.i64(-30..30).to_string().into_bytes(),
         70..80 => rng.i64(-12000..12000).to_string().into_bytes(),
@@ -167,7 +167,7 @@ fn offset(rng: &mut Rng) -> Vec<u8> {
 }
 
 /// An increment for INCRBY/DECRBY.
-fn increment(rng: &mut Rng) -> Vec<u8> {
+pub fn increment(rng: &mut Rng) -> Vec<u8> {
     match rng.u32(0..100) {
         0..60 => rng.i64(-100..100).to_string().into_bytes(),
         60..85 => text(pick(rng, INTEGERS)),
@@ -176,7 +176,7 @@ fn increment(rng: &mut Rng) -> Vec<u8> {
 }
 
 /// An increment for INCRBYFLOAT.
-fn float_increment(rng: &mut Rng) -> Vec<u8> {
+pub fn float_increment(rng: &mut Rng) -> Vec<u8> {
     match rng.u32(0..100) {
         0..40 => text(pick(rng, FLOATS)),
         40..70 => rng.i64(-100..100).to_string().into_bytes(),
@@ -273,7 +273,7 @@ pub fn pattern(rng: &mut Rng) -> Vec<u8> {
 }
 
 /// A database index: mostly 0..4, sometimes invalid.
-fn db_index(rng: &mut Rng) -> Vec<u8> {
+pub fn db_index(rng: &mut Rng) -> Vec<u8> {
     if rng.u32(0..100) < 85 {
         return rng.u32(0..4).to_string().into_bytes();
     }
@@ -352,7 +352,7 @@ fn string_options(rng: &mut Rng, getex: bool) -> Vec<Vec<u8>> {
 }
 
 /// A random SCAN cursor: valid, malformed, or one only a C `strtoul` accepts.
-fn cursor(rng: &mut Rng) -> Vec<u8> {
+pub fn cursor(rng: &mut Rng) -> Vec<u8> {
     if rng.u32(0..100) < 50 {
         return rng.u32(0..64).to_string().into_bytes();
     }
@@ -419,7 +419,7 @@ fn scan_options(rng: &mut Rng, valid_only: bool) -> Vec<Vec<u8>> {
 }
 
 /// Spells a command name in a random case.
-fn spell(rng: &mut Rng, name: &str) -> Vec<u8> {
+pub fn spell(rng: &mut Rng, name: &str) -> Vec<u8> {
     match rng.u32(0..4) {
         0 => name.to_ascii_lowercase().into_bytes(),
         1 => name
@@ -474,8 +474,11 @@ const COMMANDS: &[(&str, u32)] = &[
     ("PING", 2), ("ECHO", 2), ("TIME", 1),
 ];
 
+/// A family's generator: the arguments (after the name) of command `name`.
+type FamilyCommand = fn(&mut Rng, &str) -> Vec<Vec<u8>>;
+
 /// Picks a name from `(name, weight)` pairs.
-fn weighted(rng: &mut Rng, table: &[(&'static str, u32)]) -> &'static str {
+pub fn weighted(rng: &mut Rng, table: &[(&'static str, u32)]) -> &'static str {
     let total: u32 = table.iter().map(|&(_, w)| w).sum();
     let mut roll = rng.u32(0..total);
     for &(name, weight) in table {
@@ -487,8 +490,28 @@ fn weighted(rng: &mut Rng, table: &[(&'static str, u32)]) -> &'static str {
     table[0].0
 }
 
-/// A well-formed-looking command (which may still carry bad arguments).
+/// A well-formed-looking command (which may still carry bad arguments): a string or keyspace
+/// command, or one of a collection family, on keys shared by all of them (so that WRONGTYPE
+/// and keyspace commands on collections come up).
 fn command(rng: &mut Rng) -> Vec<Vec<u8>> {
+    let family: [(&[(&'static str, u32)], FamilyCommand); 4] = [
+        (crate::hash::COMMANDS, crate::hash::command),
+        (crate::set::COMMANDS, crate::set::command),
+        (crate::zset::COMMANDS, crate::zset::command),
+        (crate::zset_algebra::COMMANDS, crate::zset_algebra::command),
+    ];
+    // A fifth of the commands from each collection family (a tenth for the zset algebra),
+    // the rest strings and keyspace.
+    let roll = rng.u32(0..100);
+    if roll < 70 {
+        let (table, generate) = family[usize::min((roll / 20) as usize, 3)];
+        if !table.is_empty() {
+            let name = weighted(rng, table);
+            let mut argv = vec![spell(rng, name)];
+            argv.extend(generate(rng, name));
+            return argv;
+        }
+    }
     let name = weighted(rng, COMMANDS);
     // FLUSHDB and FLUSHALL empty the key space; keep them rare.
     if (name == "FLUSHDB" || name == "FLUSHALL") && rng.u32(0..4) != 0 {

@@ -31,8 +31,12 @@ mod cases;
 #[path = "../common/mod.rs"]
 mod common;
 mod generate;
+mod hash;
 mod network;
 mod oracle;
+mod set;
+mod zset;
+mod zset_algebra;
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
@@ -68,8 +72,13 @@ trait Execute {
 }
 
 impl Execute for Session {
+    /// Runs `argv` and returns the reply as a RESP2 client sees it (maps and sets as arrays,
+    /// doubles as bulk strings), the form Redis's replies take on the other side.
     fn run(&mut self, argv: &[Vec<u8>]) -> Reply {
-        self.execute(argv)
+        let reply = self.execute(argv);
+        let mut wire = Vec::new();
+        kvdb::resp::encode(&reply, kvdb::resp::Protocol::Resp2, &mut wire);
+        network::decode(&wire).unwrap_or_else(|e| Reply::Error(format!("undecodable reply: {e}")))
     }
 }
 
@@ -297,6 +306,13 @@ fn compare(argv: &[Vec<u8>], kvdb: &Reply, redis: &Reply) -> Result<(), String> 
         return exact(kvdb, redis);
     }
     let name = String::from_utf8_lossy(&argv[0]).to_ascii_uppercase();
+    if let Some(verdict) = hash::compare(&name, argv, kvdb, redis)
+        .or_else(|| set::compare(&name, argv, kvdb, redis))
+        .or_else(|| zset::compare(&name, argv, kvdb, redis))
+        .or_else(|| zset_algebra::compare(&name, argv, kvdb, redis))
+    {
+        return verdict;
+    }
     match (name.as_str(), kvdb, redis) {
         ("TTL" | "EXPIRETIME", Reply::Integer(a), Reply::Integer(b)) => within(*a, *b, 1),
         ("PTTL" | "PEXPIRETIME", Reply::Integer(a), Reply::Integer(b)) => within(*a, *b, 100),
@@ -441,8 +457,19 @@ fn compare_contents(pair: &mut Pair) -> Result<(), String> {
             let Reply::Bulk(key) = key else {
                 return Err(format!("db {db}: KEYS * gave {}", show(&key)));
             };
-            for command in ["GET", "PTTL"] {
-                let argv = vec![command.as_bytes().to_vec(), key.clone()];
+            let (k, r) = pair.both(&[b"TYPE".to_vec(), key.clone()]);
+            exact(&k, &r).map_err(|_| format!("db {db}: TYPE {} vs {}", show(&k), show(&r)))?;
+            // The whole value, in a form that does not depend on element order where Redis
+            // leaves it unspecified.
+            let read: &[&str] = match &k {
+                Reply::Status(t) if t == "hash" => &["HGETALL"],
+                Reply::Status(t) if t == "set" => &["SMEMBERS"],
+                Reply::Status(t) if t == "zset" => &["ZRANGE", "0", "-1", "WITHSCORES"],
+                _ => &["GET"],
+            };
+            let mut read: Vec<Vec<u8>> = read.iter().map(|a| a.as_bytes().to_vec()).collect();
+            read.insert(1, key.clone());
+            for argv in [read, vec![b"PTTL".to_vec(), key.clone()]] {
                 let (k, r) = pair.both(&argv);
                 compare(&argv, &k, &r).map_err(|_| {
                     format!(

@@ -429,7 +429,7 @@ fn malformed_input_gets_the_same_bytes_as_from_redis() -> TestResult {
 /// [`Reply::Nil`] and `*-1` [`Reply::NilArray`], a double must be spelled as Redis spells it
 /// ([`format_double`]), a verbatim string must be `txt`. Lengths and counts must match the
 /// bytes exactly; nothing may follow the frame.
-fn decode(bytes: &[u8]) -> Result<Reply, String> {
+pub fn decode(bytes: &[u8]) -> Result<Reply, String> {
     let mut pos = 0;
     let reply = decode_at(bytes, &mut pos, 0)?;
     if pos == bytes.len() {

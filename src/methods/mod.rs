@@ -1,5 +1,11 @@
 //! `Db`'s typed methods: each runs the [`Tx`] method of the same name in its own atomic
-//! operation (see [`Db::tx`] to combine several).
+//! operation (see [`Db::tx`] to combine several). Strings and the keyspace here, one file per
+//! collection family.
+
+mod hash;
+mod set;
+mod zset;
+mod zset_algebra;
 
 use crate::db::{Db, Tx};
 use crate::error::Result;
@@ -8,6 +14,8 @@ use crate::types::keys::Ttl;
 use crate::types::string::SetOutcome;
 use crate::types::{ExpireCondition, Expiry, ScanPage, SetOptions};
 
+/// `delegate! { /// doc\n fn name(arg: Type, ...) -> Ret; ... }` defines `Db::name`, running
+/// `Tx::name` in its own transaction.
 macro_rules! delegate {
     ($( $(#[$doc:meta])* fn $name:ident( $($arg:ident : $ty:ty),* ) -> $ret:ty; )*) => {
         impl Db {
@@ -20,6 +28,7 @@ macro_rules! delegate {
         }
     };
 }
+pub(crate) use delegate;
 
 delegate! {
     /// `GET key`: the value, `None` if the key does not exist.

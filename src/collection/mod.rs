@@ -1,0 +1,212 @@
+//! The in-RAM index of collection keys (hashes, sets, sorted sets): what a keydir entry of a
+//! collection points to.
+//!
+//! A collection key has one keydir entry (its type and expiry, with the location of its `Meta`
+//! record) plus a [`Collection`]: its *version* and the index of its elements. On disk every
+//! element is its own record (`Element`, or `ElementDelete` for a removal), whose sub-key is
+//! the collection's version followed by the element's name. The version is the sequence
+//! number of the `Meta` record that created the collection, so it is unique for the life of
+//! the database: deleting, overwriting or expiring a collection of any size writes one record
+//! (a tombstone, a string, a new `Meta`), and every element record of the old version is dead
+//! from then on, at replay and for compaction, without a tombstone each.
+//!
+//! What stays in RAM per element, and what on disk:
+//! * hash: the field name and the location of its record; the value stays on disk;
+//! * set: the member;
+//! * sorted set: the member and its score, twice: a member → score table and an ordered index
+//!   ([`sorted::SortedIndex`]) for ranks and ranges in O(log n).
+//!
+//! This layer knows element names, locations and scores, not Redis's commands.
+
+#[path = "sorted_stub.rs"]
+pub mod sorted;
+pub mod table;
+
+use crate::keydir::{Location, ValueType};
+use crate::log::SeqNo;
+
+pub use sorted::SortedIndex;
+pub use table::{ElementTable, Name};
+
+/// Length of the version prefix of an element record's sub-key.
+pub const VERSION_LEN: usize = 8;
+
+/// A collection key's elements and version.
+#[derive(Debug)]
+pub struct Collection {
+    /// Sequence number of the `Meta` record that created this collection.
+    pub version: SeqNo,
+    /// The elements.
+    pub elements: Elements,
+}
+
+/// The elements of a collection, by type.
+#[derive(Debug)]
+pub enum Elements {
+    /// Hash fields and where each value's record lives.
+    Hash(ElementTable<Location>),
+    /// Set members.
+    Set(ElementTable<()>),
+    /// Sorted-set members and scores.
+    ZSet(ZSet),
+}
+
+impl Collection {
+    /// An empty collection of type `vtype` (a collection type) and version `version`.
+    pub fn new(vtype: ValueType, version: SeqNo) -> Option<Collection> {
+        let elements = match vtype {
+            ValueType::Hash => Elements::Hash(ElementTable::default()),
+            ValueType::Set => Elements::Set(ElementTable::default()),
+            ValueType::ZSet => Elements::ZSet(ZSet::default()),
+            ValueType::String => return None,
+        };
+        Some(Collection { version, elements })
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match &self.elements {
+            Elements::Hash(t) => t.len(),
+            Elements::Set(t) => t.len(),
+            Elements::ZSet(z) => z.len(),
+        }
+    }
+
+    /// Whether there are no elements (a collection never stays empty: the data-type layer
+    /// deletes the key with its last element).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Applies an element record: `value` is the stored value, `loc` the record's location.
+    /// `Err` is a reason the record is corrupt.
+    pub fn apply_element(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        loc: Location,
+    ) -> Result<(), &'static str> {
+        match &mut self.elements {
+            Elements::Hash(t) => {
+                t.insert(name, loc);
+            }
+            Elements::Set(t) => {
+                t.insert(name, ());
+            }
+            Elements::ZSet(z) => {
+                let score =
+                    decode_score(value).ok_or("sorted-set element without a valid score")?;
+                z.insert(name, score);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies an element tombstone.
+    pub fn remove_element(&mut self, name: &[u8]) {
+        match &mut self.elements {
+            Elements::Hash(t) => {
+                t.remove(name);
+            }
+            Elements::Set(t) => {
+                t.remove(name);
+            }
+            Elements::ZSet(z) => {
+                z.remove(name);
+            }
+        }
+    }
+
+    /// Approximate bytes of RAM used by the element index.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.elements {
+            Elements::Hash(t) => t.heap_bytes(),
+            Elements::Set(t) => t.heap_bytes(),
+            Elements::ZSet(z) => z.scores.heap_bytes() + z.order.heap_bytes(),
+        }
+    }
+}
+
+/// The value of a sorted-set element record: the score, 8 bytes, IEEE-754 little-endian.
+pub fn encode_score(score: f64) -> [u8; 8] {
+    score.to_le_bytes()
+}
+
+/// Decodes [`encode_score`]; `None` if not 8 bytes or NaN.
+pub fn decode_score(value: &[u8]) -> Option<f64> {
+    let bytes: [u8; 8] = value.try_into().ok()?;
+    let score = f64::from_le_bytes(bytes);
+    (!score.is_nan()).then_some(score)
+}
+
+/// The sub-key of an element record: `version` (u64 little-endian) then the name.
+pub fn element_sub_key(version: SeqNo, name: &[u8]) -> Vec<u8> {
+    let mut sub = Vec::with_capacity(VERSION_LEN + name.len());
+    sub.extend_from_slice(&version.to_le_bytes());
+    sub.extend_from_slice(name);
+    sub
+}
+
+/// Splits an element record's sub-key into version and name.
+pub fn split_sub_key(sub: &[u8]) -> Option<(SeqNo, &[u8])> {
+    let (version, name) = sub.split_at_checked(VERSION_LEN)?;
+    Some((u64::from_le_bytes(version.try_into().ok()?), name))
+}
+
+/// A sorted set: member → score, and the members in (score, member) order.
+#[derive(Debug, Default)]
+pub struct ZSet {
+    /// Each member's score.
+    pub scores: ElementTable<f64>,
+    /// (score, member) in order.
+    pub order: SortedIndex,
+}
+
+impl ZSet {
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+
+    /// Sets `member`'s score; returns the previous one. A score equal to the current one
+    /// (`-0` and `0` included) changes nothing, as in Redis.
+    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        match self.score(member) {
+            Some(old) if old == score => Some(old),
+            Some(old) => {
+                self.scores.insert(member, score);
+                self.order.remove(old, member);
+                self.order.insert(score, member);
+                Some(old)
+            }
+            None => {
+                self.scores.insert(member, score);
+                self.order.insert(score, member);
+                None
+            }
+        }
+    }
+
+    /// Removes `member`; returns its score.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let old = self.scores.remove(member)?;
+        self.order.remove(old, member);
+        Some(old)
+    }
+
+    /// 0-based ascending rank of `member`.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = self.score(member)?;
+        self.order.rank(score, member)
+    }
+}

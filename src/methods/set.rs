@@ -1,0 +1,10 @@
+//! `Db`'s typed methods for sets.
+
+use super::delegate;
+#[allow(unused_imports, reason = "filled in as the family's commands land")]
+use crate::{
+    db::{Db, Tx},
+    error::Result,
+};
+
+delegate! {}

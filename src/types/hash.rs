@@ -1,0 +1,4 @@
+//! Redis hashes, over the collection records (see [`crate::collection`]).
+
+#[allow(unused_imports, reason = "filled in as the family's commands land")]
+use crate::db::Tx;
