@@ -1,7 +1,7 @@
 //! Keyspace and TTL commands: argument parsing and reply shapes. Semantics live in
 //! `types::keys`.
 
-use super::args::{CmdResult, int, int32, is, syntax_error, text};
+use super::args::{CmdResult, int, int32, is, parse_cursor, syntax_error, text};
 use super::{Ctx, Reply};
 use crate::error::Error;
 use crate::types::ExpireCondition;
@@ -72,34 +72,6 @@ pub(super) fn move_(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
 pub(super) fn keys(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let keys = ctx.tx.keys(argv[1])?;
     Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
-}
-
-/// Parses a SCAN cursor as Redis does, with C's `strtoul` in base 10: an optional sign (`-n`
-/// wraps around to `2^64 - n`), digits, nothing after them. The argument ends at its first NUL
-/// byte, as a C string would; no digits at all (the empty cursor) reads as 0, but a sign
-/// without digits or a leading space is rejected, and so is a value beyond `u64::MAX`.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let arg = arg.split(|&b| b == 0).next().unwrap_or_default();
-    let (negative, digits) = match arg {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        return arg.is_empty().then_some(0);
-    }
-    let mut value: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
 }
 
 pub(super) fn scan(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
