@@ -18,7 +18,6 @@
 //!
 //! This layer knows element names, locations and scores, not Redis's commands.
 
-#[path = "sorted_stub.rs"]
 pub mod sorted;
 pub mod table;
 

@@ -286,7 +286,62 @@ fn flags(spec: &CommandSpec) -> Vec<&'static str> {
     if spec.flags & NO_MULTI != 0 {
         names.push("no_multi");
     }
+    if denies_oom(spec.name) {
+        names.push("denyoom");
+    }
+    if numkeys_index(spec.name).is_some() {
+        names.push("movablekeys");
+    }
     ordered(FLAG_ORDER, &names)
+}
+
+/// Whether Redis refuses the command when out of memory (`denyoom`): writes that may add data.
+fn denies_oom(name: &str) -> bool {
+    matches!(
+        name,
+        "set"
+            | "setnx"
+            | "setex"
+            | "psetex"
+            | "mset"
+            | "msetnx"
+            | "append"
+            | "setrange"
+            | "incr"
+            | "decr"
+            | "incrby"
+            | "decrby"
+            | "incrbyfloat"
+            | "getset"
+            | "copy"
+            | "hset"
+            | "hsetnx"
+            | "hmset"
+            | "hincrby"
+            | "hincrbyfloat"
+            | "sadd"
+            | "smove"
+            | "sinterstore"
+            | "sunionstore"
+            | "sdiffstore"
+            | "zadd"
+            | "zincrby"
+            | "zrangestore"
+            | "zunionstore"
+            | "zinterstore"
+            | "zdiffstore"
+    )
+}
+
+/// For a command whose keys are counted by a `numkeys` argument (Redis's `movablekeys`), the
+/// position of that argument; the keys follow it. Keys before it come from the table's key
+/// positions (the destination of ZUNIONSTORE...).
+pub(crate) fn numkeys_index(name: &str) -> Option<usize> {
+    match name {
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" => Some(1),
+        "zunionstore" | "zinterstore" | "zdiffstore" => Some(2),
+        _ => None,
+    }
 }
 
 /// A command's ACL categories, from its flags and group plus a few names.
@@ -309,6 +364,10 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
     match (spec.group, spec.name) {
         (_, "wait" | "command") => names.push("@connection"),
         ("string", _) => names.push("@string"),
+        ("hash", _) => names.push("@hash"),
+        ("set", _) => names.push("@set"),
+        ("sorted-set", _) => names.push("@sortedset"),
+        ("list", _) => names.push("@list"),
         ("generic", _) | ("server", "dbsize" | "flushdb" | "flushall") => {
             names.push("@keyspace");
         }
@@ -357,18 +416,55 @@ fn pair(key: &str, value: Reply) -> (Reply, Reply) {
 
 /// The key specs of a command: one range spec from its key positions, or none.
 fn key_specs(spec: &CommandSpec) -> Vec<Reply> {
+    let mut specs = Vec::new();
     let (first, last, step) = spec.keys;
-    if first == 0 {
-        return Vec::new();
+    let numkeys = numkeys_index(spec.name);
+    if first != 0 {
+        let access: &[&str] = match (numkeys.is_some(), spec.flags & WRITE != 0) {
+            // The destination of a *STORE command is overwritten.
+            (true, _) => &["OW", "update"],
+            (false, true) => &["RW"],
+            (false, false) => &["RO", "access"],
+        };
+        specs.push(range_key_spec(access, first, last, step));
     }
-    let access: &[&str] = if spec.flags & WRITE != 0 {
-        &["RW"]
-    } else {
-        &["RO", "access"]
-    };
+    if let Some(index) = numkeys {
+        specs.push(Reply::Map(vec![
+            pair("flags", statuses(&["RO", "access"])),
+            pair(
+                "begin_search",
+                Reply::Map(vec![
+                    pair("type", Reply::bulk("index")),
+                    pair(
+                        "spec",
+                        Reply::Map(vec![pair("index", Reply::Integer(index as i64))]),
+                    ),
+                ]),
+            ),
+            pair(
+                "find_keys",
+                Reply::Map(vec![
+                    pair("type", Reply::bulk("keynum")),
+                    pair(
+                        "spec",
+                        Reply::Map(vec![
+                            pair("keynumidx", Reply::Integer(0)),
+                            pair("firstkey", Reply::Integer(1)),
+                            pair("keystep", Reply::Integer(1)),
+                        ]),
+                    ),
+                ]),
+            ),
+        ]));
+    }
+    specs
+}
+
+/// A key spec of keys at fixed positions `first..=last` (negative `last`: from the end).
+fn range_key_spec(access: &[&str], first: i32, last: i32, step: i32) -> Reply {
     // In a key spec the last key is relative to the first (negative: from the end).
     let lastkey = if last < 0 { last } else { last - first };
-    vec![Reply::Map(vec![
+    Reply::Map(vec![
         pair("flags", statuses(access)),
         pair(
             "begin_search",
@@ -394,7 +490,7 @@ fn key_specs(spec: &CommandSpec) -> Vec<Reply> {
                 ),
             ]),
         ),
-    ])]
+    ])
 }
 
 /// One COMMAND INFO entry: name, arity, flags, first key, last key, step, ACL categories,
@@ -603,15 +699,33 @@ fn getkeys(call: &[&[u8]]) -> CmdResult {
         ));
     }
     let (first, last, step) = spec.keys;
-    if first == 0 {
+    let numkeys = numkeys_index(spec.name);
+    if first == 0 && numkeys.is_none() {
         return Err(Reply::err("The command has no key arguments"));
     }
-    let last = if last < 0 { n + last } else { last.min(n - 1) };
-    let keys = (first..=last)
-        .step_by(step.max(1) as usize)
-        .filter_map(|i| call.get(i as usize))
-        .map(Reply::bulk)
-        .collect();
+    let mut keys: Vec<Reply> = Vec::new();
+    if first != 0 {
+        let last = if last < 0 { n + last } else { last.min(n - 1) };
+        keys.extend(
+            (first..=last)
+                .step_by(step.max(1) as usize)
+                .filter_map(|i| call.get(i as usize))
+                .map(Reply::bulk),
+        );
+    }
+    if let Some(index) = numkeys {
+        let invalid = || Reply::err("Invalid arguments specified for command");
+        let count = call
+            .get(index)
+            .and_then(|arg| crate::types::string::parse_i64(arg))
+            .filter(|&c| c > 0)
+            .ok_or_else(invalid)?;
+        let found = call
+            .get(index + 1..)
+            .filter(|rest| rest.len() as i64 >= count)
+            .ok_or_else(invalid)?;
+        keys.extend(found.iter().take(count as usize).map(Reply::bulk));
+    }
     Ok(Reply::Array(keys))
 }
 
