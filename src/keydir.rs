@@ -46,6 +46,8 @@ pub enum ValueType {
     Set = 2,
     /// A sorted set.
     ZSet = 3,
+    /// A list.
+    List = 4,
 }
 
 impl ValueType {
@@ -56,6 +58,7 @@ impl ValueType {
             ValueType::Hash => "hash",
             ValueType::Set => "set",
             ValueType::ZSet => "zset",
+            ValueType::List => "list",
         }
     }
 
@@ -75,6 +78,7 @@ impl ValueType {
             1 => Some(ValueType::Hash),
             2 => Some(ValueType::Set),
             3 => Some(ValueType::ZSet),
+            4 => Some(ValueType::List),
             _ => None,
         }
     }

@@ -1,4 +1,4 @@
-//! The in-RAM index of collection keys (hashes, sets, sorted sets): what a keydir entry of a
+//! The in-RAM index of collection keys (hashes, sets, sorted sets, lists): what a keydir entry of a
 //! collection points to.
 //!
 //! A collection key has one keydir entry (its type and expiry, with the location of its `Meta`
@@ -14,16 +14,20 @@
 //! * hash: the field name and the location of its record; the value stays on disk;
 //! * set: the member;
 //! * sorted set: the member and its score, twice: a member → score table and an ordered index
-//!   ([`sorted::SortedIndex`]) for ranks and ranges in O(log n).
+//!   ([`sorted::SortedIndex`]) for ranks and ranges in O(log n);
+//! * list: each element's position and the location of its record ([`list::ListIndex`]); the
+//!   value stays on disk.
 //!
 //! This layer knows element names, locations and scores, not Redis's commands.
 
+pub mod list;
 pub mod sorted;
 pub mod table;
 
 use crate::keydir::{Location, ValueType};
 use crate::log::SeqNo;
 
+pub use list::ListIndex;
 pub use sorted::SortedIndex;
 pub use table::{ElementTable, Name};
 
@@ -48,6 +52,8 @@ pub enum Elements {
     Set(ElementTable<()>),
     /// Sorted-set members and scores.
     ZSet(ZSet),
+    /// List elements in order, by position (see [`list`]).
+    List(ListIndex),
 }
 
 impl Collection {
@@ -57,6 +63,7 @@ impl Collection {
             ValueType::Hash => Elements::Hash(ElementTable::default()),
             ValueType::Set => Elements::Set(ElementTable::default()),
             ValueType::ZSet => Elements::ZSet(ZSet::default()),
+            ValueType::List => Elements::List(ListIndex::default()),
             ValueType::String => return None,
         };
         Some(Collection { version, elements })
@@ -68,6 +75,7 @@ impl Collection {
             Elements::Hash(t) => t.len(),
             Elements::Set(t) => t.len(),
             Elements::ZSet(z) => z.len(),
+            Elements::List(l) => l.len(),
         }
     }
 
@@ -97,6 +105,10 @@ impl Collection {
                     decode_score(value).ok_or("sorted-set element without a valid score")?;
                 z.insert(name, score);
             }
+            Elements::List(l) => {
+                let pos = decode_position(name).ok_or("list element without a position")?;
+                l.apply(pos, loc);
+            }
         }
         Ok(())
     }
@@ -113,6 +125,11 @@ impl Collection {
             Elements::ZSet(z) => {
                 z.remove(name);
             }
+            Elements::List(l) => {
+                if let Some(pos) = decode_position(name) {
+                    l.remove(pos);
+                }
+            }
         }
     }
 
@@ -122,6 +139,7 @@ impl Collection {
             Elements::Hash(t) => t.heap_bytes(),
             Elements::Set(t) => t.heap_bytes(),
             Elements::ZSet(z) => z.scores.heap_bytes() + z.order.heap_bytes(),
+            Elements::List(l) => l.heap_bytes(),
         }
     }
 }
@@ -136,6 +154,16 @@ pub fn decode_score(value: &[u8]) -> Option<f64> {
     let bytes: [u8; 8] = value.try_into().ok()?;
     let score = f64::from_le_bytes(bytes);
     (!score.is_nan()).then_some(score)
+}
+
+/// The name of a list element in its record: its position, u64 little-endian.
+pub fn encode_position(pos: u64) -> [u8; 8] {
+    pos.to_le_bytes()
+}
+
+/// Decodes [`encode_position`].
+pub fn decode_position(name: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(name.try_into().ok()?))
 }
 
 /// The sub-key of an element record: `version` (u64 little-endian) then the name.

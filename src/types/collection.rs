@@ -6,7 +6,7 @@
 //! same batch as its first [`Op::SetElement`]s; a change to one element is one record; removing
 //! the last elements writes one `Delete` of the key instead of their tombstones.
 
-use crate::collection::{Collection, ElementTable, Elements, ZSet};
+use crate::collection::{Collection, ElementTable, Elements, ListIndex, ZSet, encode_position};
 use crate::db::Tx;
 use crate::engine::Op;
 use crate::error::{Error, Result};
@@ -49,6 +49,14 @@ impl Tx<'_> {
     pub(crate) fn zset(&self, key: &[u8]) -> Option<&ZSet> {
         match &self.collection(key)?.elements {
             Elements::ZSet(zset) => Some(zset),
+            _ => None,
+        }
+    }
+
+    /// The list of `key` (after [`Tx::typed_entry`]).
+    pub(crate) fn list(&self, key: &[u8]) -> Option<&ListIndex> {
+        match &self.collection(key)?.elements {
+            Elements::List(list) => Some(list),
             _ => None,
         }
     }
@@ -156,6 +164,10 @@ impl Tx<'_> {
                 .iter()
                 .map(|(name, _)| (name.to_vec(), Vec::new()))
                 .collect(),
+            Elements::List(list) => list
+                .range(0, list.len())
+                .map(|(pos, loc)| Ok((encode_position(pos).to_vec(), self.read_at(loc)?)))
+                .collect::<Result<_>>()?,
             Elements::ZSet(zset) => zset
                 .scores
                 .iter()

@@ -320,7 +320,6 @@ fn denies_oom(name: &str) -> bool {
             | "hincrby"
             | "hincrbyfloat"
             | "sadd"
-            | "smove"
             | "sinterstore"
             | "sunionstore"
             | "sdiffstore"
