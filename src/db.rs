@@ -16,13 +16,14 @@
 //!   is dropped, after which the log is fsync'd a final time and the directory lock released.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam::channel::{Receiver, Sender};
 
+use crate::blocking::{Registry, Serve, Served, WaiterId};
 use crate::engine::{Engine, Op, RecoveryReport, expiry};
 use crate::error::{Error, Result};
 use crate::keydir::Entry;
@@ -49,6 +50,11 @@ pub(crate) struct Shared {
     opened_at: Timestamp,
     /// Keys deleted because their TTL passed, lazily or by active expiry (INFO expired_keys).
     expired_keys: AtomicU64,
+    /// Clients blocked on keys (BLPOP...). Locked only under the engine lock, never the other
+    /// way round.
+    blocked: Mutex<Registry>,
+    /// How many waiters `blocked` holds, so that a write need not lock it when none do.
+    waiting: AtomicUsize,
     clock: Arc<dyn crate::clock::Clock>,
 }
 
@@ -216,6 +222,8 @@ impl Db {
             last_save: AtomicU64::new(opened_at),
             opened_at,
             expired_keys: AtomicU64::new(0),
+            blocked: Mutex::new(Registry::default()),
+            waiting: AtomicUsize::new(0),
             clock,
         });
         let (stop, stopped) = crossbeam::channel::bounded::<()>(0);
@@ -326,8 +334,15 @@ impl Db {
             engine: &mut engine,
             db: self.index,
             wrote: None,
+            ready: Vec::new(),
         };
-        let result = f(&mut tx);
+        let mut result = f(&mut tx);
+        // Clients blocked on keys this command filled are served now, in its batch.
+        if result.is_ok()
+            && let Err(e) = tx.serve_blocked()
+        {
+            result = Err(e);
+        }
         let wrote = tx.wrote;
         let ended = if write {
             engine.finish()
@@ -427,6 +442,8 @@ pub struct Tx<'a> {
     now: Timestamp,
     /// Sequence number of the last record this operation wrote, if any.
     wrote: Option<SeqNo>,
+    /// Keys that blocked clients wait on and that this operation filled: served at its end.
+    ready: Vec<(u8, Vec<u8>)>,
 }
 
 impl<'a> Tx<'a> {
@@ -470,7 +487,76 @@ impl<'a> Tx<'a> {
             return Ok(());
         }
         self.wrote = Some(self.engine.commit(ops)?);
+        if self.shared.waiting.load(Ordering::SeqCst) > 0 {
+            let registry = lock(&self.shared.blocked);
+            for op in ops {
+                if let Op::Create { db, key, .. } | Op::SetElement { db, key, .. } = *op
+                    && registry.is_waited(db, key)
+                    && !self.ready.iter().any(|(d, k)| *d == db && k == key)
+                {
+                    self.ready.push((db, key.to_vec()));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Sequence number of the last record this operation wrote so far, if any.
+    pub(crate) fn last_write(&self) -> Option<SeqNo> {
+        self.wrote
+    }
+
+    /// Blocks the caller on `keys` of this operation's database: registers `serve`, run when
+    /// a later command fills one of them (see [`crate::blocking`]).
+    pub(crate) fn block(&mut self, keys: Vec<Vec<u8>>, serve: Serve) -> WaiterId {
+        let id = lock(&self.shared.blocked).add(self.db, keys, serve);
+        self.shared.waiting.fetch_add(1, Ordering::SeqCst);
+        id
+    }
+
+    /// Unregisters waiter `id`; false if it was served already.
+    pub(crate) fn unblock(&mut self, id: WaiterId) -> bool {
+        let removed = lock(&self.shared.blocked).remove(id);
+        if removed {
+            self.shared.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+        removed
+    }
+
+    /// Serves the clients blocked on the keys this operation filled, each key's in the order
+    /// they blocked, until no key is ready or the key is gone.
+    fn serve_blocked(&mut self) -> Result<()> {
+        while !self.ready.is_empty() {
+            let (db, key) = self.ready.remove(0);
+            let queue = lock(&self.shared.blocked).queue(db, &key);
+            for id in queue {
+                if self.engine.peek(db, &key, self.now).is_none() {
+                    break;
+                }
+                let Some((waiter_db, mut serve)) = lock(&self.shared.blocked).take_serve(id) else {
+                    continue;
+                };
+                let own_db = std::mem::replace(&mut self.db, waiter_db);
+                let outcome = serve(self, &key);
+                self.db = own_db;
+                match outcome {
+                    Ok(Served::Done) => {
+                        self.unblock(id);
+                    }
+                    Ok(Served::NotReady) => lock(&self.shared.blocked).put_serve(id, serve),
+                    Err(e) => {
+                        lock(&self.shared.blocked).put_serve(id, serve);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of clients blocked on keys (INFO's blocked_clients).
+    pub fn blocked_clients(&self) -> usize {
+        self.shared.waiting.load(Ordering::SeqCst)
     }
 
     /// Read access to the engine (keydirs, options).

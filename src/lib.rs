@@ -35,6 +35,7 @@
 //! * [`server`]: `kvdb server`: connections, pipelining, shutdown (tokio).
 //! * [`resp`]: the wire protocol: [`Reply`] encoding and the request parser (no I/O).
 
+pub mod blocking;
 pub mod clock;
 pub mod collection;
 pub mod command;

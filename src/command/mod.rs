@@ -12,10 +12,12 @@
 //! [`ConfigError`]) so that it does not depend on the server layer above it.
 
 pub mod args;
+mod blocking;
 mod connection;
 mod hash;
 mod introspection;
 mod keys;
+mod list;
 mod server;
 mod session;
 mod set;
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 pub use crate::resp::Reply;
 pub use connection::{REDIS_VERSION, client_line};
 pub use introspection::{SUBCOMMANDS, Subcommand, full_name, name_count, name_of};
-pub use session::{ClientState, Session};
+pub use session::{BlockedCall, ClientState, Execution, Session};
 
 use crate::db::{Db, Tx};
 use args::CmdResult;
@@ -246,6 +248,7 @@ pub static COMMANDS: LazyLock<Vec<CommandSpec>> = LazyLock::new(|| {
     [
         CORE,
         hash::HASH,
+        list::LIST,
         set::SET,
         zset::ZSET,
         zset_algebra::ZSET_ALGEBRA,

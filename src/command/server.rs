@@ -160,6 +160,8 @@ struct StoreFacts {
     unsynced: u64,
     expired_keys: u64,
     poisoned: bool,
+    /// Clients blocked on keys.
+    blocked: usize,
 }
 
 impl StoreFacts {
@@ -180,6 +182,7 @@ impl StoreFacts {
             unsynced: tx.unsynced_records(),
             expired_keys: tx.expired_keys(),
             poisoned: engine.is_poisoned(),
+            blocked: tx.blocked_clients(),
         }
     }
 }
@@ -284,7 +287,7 @@ fn section_fields(section: &str, f: &InfoFacts) -> Vec<String> {
             format!("maxclients:{}", server.maxclients),
             "client_recent_max_input_buffer:0".into(),
             "client_recent_max_output_buffer:0".into(),
-            "blocked_clients:0".into(),
+            format!("blocked_clients:{}", s.blocked),
             "tracking_clients:0".into(),
             "clients_in_timeout_table:0".into(),
         ],

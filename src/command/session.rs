@@ -10,8 +10,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use super::{CommandSpec, Ctx, ServerContext, lookup, unknown_command};
+use crate::blocking::{Handoff, WaiterId};
 use crate::db::{Db, Tx};
 use crate::log::SeqNo;
 use crate::resp::{Protocol, Reply};
@@ -47,6 +49,52 @@ pub struct ClientState {
     pub(crate) select: Option<u8>,
     /// RESET asked to drop the transaction and the watches.
     pub(crate) reset: bool,
+    /// Set while EXEC runs its queue: blocking commands then answer at once instead of
+    /// blocking (as in Redis).
+    pub(crate) in_exec: bool,
+    /// Set by a blocking command that found nothing and registered a waiter.
+    pub(crate) blocked: Option<BlockedCall>,
+}
+
+impl ClientState {
+    /// Whether a command may block this client now (not inside EXEC).
+    pub(crate) fn can_block(&self) -> bool {
+        !self.in_exec
+    }
+}
+
+/// A command that blocked its client (BLPOP on empty lists...): what it waits for.
+#[derive(Debug)]
+pub struct BlockedCall {
+    pub(crate) id: WaiterId,
+    pub(crate) handoff: Arc<Handoff<Reply>>,
+    /// When it gives up, `None` = never.
+    pub(crate) deadline: Option<Instant>,
+    /// The reply if it times out.
+    pub(crate) timeout_reply: Reply,
+}
+
+impl BlockedCall {
+    /// When the call times out, if ever.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Waits (asynchronously) until the call is served; the reply and the sequence number
+    /// that must be durable before it is sent. Cancel safe: the result stays in the handoff.
+    pub async fn served(&self) -> (Reply, Option<SeqNo>) {
+        self.handoff.delivered().await
+    }
+}
+
+/// What [`Session::start`] did with a command.
+#[derive(Debug)]
+pub enum Execution {
+    /// It ran: its reply.
+    Done(Reply),
+    /// It blocked: wait for [`BlockedCall::served`] or its deadline, then call
+    /// [`Session::finish_blocked`].
+    Blocked(BlockedCall),
 }
 
 /// A client of the store: what the CLI shell and each server connection hold.
@@ -86,6 +134,8 @@ impl Session {
                 server: None,
                 select: None,
                 reset: false,
+                in_exec: false,
+                blocked: None,
             },
             multi: None,
             watched: Vec::new(),
@@ -145,8 +195,55 @@ impl Session {
     }
 
     /// Runs one command, e.g. `["SET", "k", "v"]`, and returns its reply. Outside the server,
-    /// its writes are on disk (and durable under `always`) when this returns.
+    /// its writes are on disk (and durable under `always`) when this returns. A blocking
+    /// command (BLPOP...) blocks the calling thread until it is served or times out.
     pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
+        match self.start(argv) {
+            Execution::Done(reply) => reply,
+            Execution::Blocked(call) => {
+                let served = call.handoff.wait(call.deadline);
+                let (reply, seq) = self.finish_blocked(call, served);
+                if let Some(seq) = seq
+                    && let Err(e) = self.db.flush().and_then(|()| self.db.wait_durable(seq))
+                {
+                    return Reply::from(e);
+                }
+                reply
+            }
+        }
+    }
+
+    /// Ends a blocked call: with its result if it was served (`served`), else by
+    /// unregistering it (a timeout, or the client going away), in which case the result may
+    /// still have arrived meanwhile. Returns the reply and the sequence number that must be
+    /// durable before it is sent (flush the store, then wait for it).
+    pub fn finish_blocked(
+        &mut self,
+        call: BlockedCall,
+        served: Option<(Reply, Option<SeqNo>)>,
+    ) -> (Reply, Option<SeqNo>) {
+        if let Some(served) = served {
+            return served;
+        }
+        match self.db.tx(|tx| Ok(tx.unblock(call.id))) {
+            Ok(true) => (call.timeout_reply, None),
+            Ok(false) => call.handoff.take().unwrap_or((call.timeout_reply, None)),
+            Err(e) => (Reply::from(e), None),
+        }
+    }
+
+    /// Runs one command as [`Session::execute`] does, except that a blocking command that has
+    /// to wait returns [`Execution::Blocked`] instead of blocking the thread: the server waits
+    /// for it without holding a thread.
+    pub fn start<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Execution {
+        let reply = self.run_command(argv);
+        match self.client.blocked.take() {
+            Some(call) => Execution::Blocked(call),
+            None => Execution::Done(reply),
+        }
+    }
+
+    fn run_command<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
         let argv: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
         let Some(name) = argv.first() else {
             return Reply::err("empty command");
@@ -254,25 +351,10 @@ impl Session {
         let dirty = Arc::clone(&self.dirty);
         let watched = self.watched.clone();
         let reply = self.run(|tx, client| {
-            // A watched key changed (the engine set the flag), or expired since WATCH.
-            let now = tx.now();
-            let expired = watched
-                .iter()
-                .any(|w| w.was_live && tx.engine().peek(w.db, &w.key, now).is_none());
-            if dirty.load(Ordering::SeqCst) || expired {
-                return Reply::NilArray;
-            }
-            let replies = queue
-                .iter()
-                .map(|argv| {
-                    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-                    match lookup(argv[0]) {
-                        Some(spec) => dispatch(tx, client, spec, &argv),
-                        None => unknown_command(&argv),
-                    }
-                })
-                .collect();
-            Reply::Array(replies)
+            client.in_exec = true;
+            let reply = exec_queue(tx, client, &dirty, &watched, &queue);
+            client.in_exec = false;
+            reply
         });
         self.unwatch();
         reply
@@ -324,6 +406,35 @@ impl Drop for Session {
             let _ = self.db.flush();
         }
     }
+}
+
+/// The body of EXEC: unless a watched key changed (the engine set the flag) or expired since
+/// WATCH, runs every queued command and returns their replies.
+fn exec_queue(
+    tx: &mut Tx<'_>,
+    client: &mut ClientState,
+    dirty: &AtomicBool,
+    watched: &[Watched],
+    queue: &[Vec<Vec<u8>>],
+) -> Reply {
+    let now = tx.now();
+    let expired = watched
+        .iter()
+        .any(|w| w.was_live && tx.engine().peek(w.db, &w.key, now).is_none());
+    if dirty.load(Ordering::SeqCst) || expired {
+        return Reply::NilArray;
+    }
+    let replies = queue
+        .iter()
+        .map(|argv| {
+            let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+            match lookup(argv[0]) {
+                Some(spec) => dispatch(tx, client, spec, &argv),
+                None => unknown_command(&argv),
+            }
+        })
+        .collect();
+    Reply::Array(replies)
 }
 
 /// Runs one command whose name (`spec`) and arity were checked.

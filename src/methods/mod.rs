@@ -3,6 +3,7 @@
 //! collection family.
 
 mod hash;
+mod list;
 mod set;
 mod zset;
 mod zset_algebra;

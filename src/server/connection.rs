@@ -12,7 +12,8 @@ use tokio::net::TcpStream;
 
 use super::sync::Syncer;
 use super::{ClientSnapshot, ServerState, lock};
-use crate::command::{ServerContext, full_name};
+use crate::command::{BlockedCall, Execution, ServerContext, full_name};
+use crate::log::SeqNo;
 use crate::resp::{Limits, Protocol, Reply, encode, parse_request};
 use crate::{Db, Fsync, Session};
 
@@ -108,6 +109,8 @@ impl Client<'_> {
     ) -> std::io::Result<()> {
         let mut config_changes = self.state.config_changes();
         let mut last_input = Instant::now();
+        // Input that arrived while the client was blocked, not yet run.
+        let mut pending = false;
         loop {
             // Read each time round, so that CONFIG SET timeout applies to idle clients too.
             let timeout = lock(&self.state.config).timeout;
@@ -125,37 +128,52 @@ impl Client<'_> {
             // of them for a client that does not pipeline. The buffer is reserved once input is
             // there, so an idle client holds none. Cancel safe: when another branch wins,
             // nothing was read.
-            let n = tokio::select! {
-                // A kill or a shutdown that arrives with more input wins: checked first.
-                biased;
-                _ = kill.notified() => return Ok(()),
-                _ = shutdown.wait_for(|&stop| stop) => return Ok(()),
-                read = async {
-                    self.stream.readable().await?;
-                    self.input.reserve(READ_CHUNK);
-                    self.stream.read_buf(&mut self.input).await
-                } => read?,
-                _ = idle => return Ok(()),
-                Ok(()) = config_changes.changed() => continue,
-            };
-            if n == 0 {
-                return Ok(());
+            if !std::mem::take(&mut pending) {
+                let n = tokio::select! {
+                    // A kill or a shutdown that arrives with more input wins: checked first.
+                    biased;
+                    _ = kill.notified() => return Ok(()),
+                    _ = shutdown.wait_for(|&stop| stop) => return Ok(()),
+                    read = self.read() => read?,
+                    _ = idle => return Ok(()),
+                    Ok(()) = config_changes.changed() => continue,
+                };
+                if n == 0 {
+                    return Ok(());
+                }
+                last_input = Instant::now();
             }
-            last_input = Instant::now();
-            self.state
-                .stats
-                .net_input_bytes
-                .fetch_add(n as u64, Ordering::Relaxed);
-            let close = self.run_batch();
-            let close = self.make_durable().await || close;
-            if !self.output.is_empty() {
-                self.stream.write_all(&self.output).await?;
-                self.state
-                    .stats
-                    .net_output_bytes
-                    .fetch_add(self.output.len() as u64, Ordering::Relaxed);
-                self.output.clear();
+            let (close, blocked) = self.run_batch();
+            let mut close = self.make_durable().await || close;
+            if let Some(call) = blocked {
+                // Replies so far go out before the client waits, as Redis sends them.
+                self.write_output().await?;
+                let Some((reply, seq)) = self.wait_blocked(call, kill, &mut shutdown).await? else {
+                    return Ok(());
+                };
+                encode(&reply, self.session.client().protocol, &mut self.output);
+                // The pop made for this client was written in the batch of the command that
+                // served it, maybe still held by that connection: write it, and under
+                // `always` wait for its fsync, before the reply goes out.
+                let durable = match seq {
+                    Some(seq) => match self.session.db().flush() {
+                        Ok(()) if self.session.db().fsync_policy() == Fsync::Always => {
+                            self.syncer.wait(seq).await
+                        }
+                        other => other,
+                    },
+                    None => Ok(()),
+                };
+                if let Err(e) = durable {
+                    ::log::error!("writing to the log failed: {e}");
+                    self.output.clear();
+                    encode(&Reply::from(e), Protocol::Resp2, &mut self.output);
+                    close = true;
+                }
+                // What the client sent meanwhile (or after the blocking command) runs next.
+                pending = !self.input.is_empty();
             }
+            self.write_output().await?;
             self.refresh_snapshot();
             if close {
                 let _ = self.stream.shutdown().await;
@@ -170,12 +188,82 @@ impl Client<'_> {
         }
     }
 
-    /// Runs every complete request in the input, encoding the replies. Returns whether the
-    /// connection must close afterwards (QUIT, SHUTDOWN, a protocol error).
-    fn run_batch(&mut self) -> bool {
+    /// Reads what the socket has into the input buffer; 0 at end of stream.
+    async fn read(&mut self) -> std::io::Result<usize> {
+        self.stream.readable().await?;
+        self.input.reserve(READ_CHUNK);
+        let n = self.stream.read_buf(&mut self.input).await?;
+        self.state
+            .stats
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// Sends the encoded replies, if any.
+    async fn write_output(&mut self) -> std::io::Result<()> {
+        if !self.output.is_empty() {
+            self.stream.write_all(&self.output).await?;
+            self.state
+                .stats
+                .net_output_bytes
+                .fetch_add(self.output.len() as u64, Ordering::Relaxed);
+            self.output.clear();
+        }
+        Ok(())
+    }
+
+    /// Waits for a blocked command (BLPOP...) to be served or to time out, holding no thread:
+    /// its reply, whose writes [`Client::make_durable`] must still cover. `None` if the client
+    /// went away, was killed or the server stops: the waiter is unregistered (a result that
+    /// arrived at that instant is dropped with the client, as Redis drops it).
+    async fn wait_blocked(
+        &mut self,
+        call: BlockedCall,
+        kill: &tokio::sync::Notify,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> std::io::Result<Option<(Reply, Option<SeqNo>)>> {
+        let deadline = call.deadline();
+        let timeout = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::pin!(timeout);
+        // `Some(served)`: served; `Some(None)`: timed out; `None`: the client is gone.
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                served = call.served() => break Some(Some(served)),
+                _ = &mut timeout => break Some(None),
+                _ = kill.notified() => break None,
+                _ = shutdown.wait_for(|&stop| stop) => break None,
+                // Input is kept for after the reply; end of stream means the client is gone.
+                read = self.read() => {
+                    if read? == 0 {
+                        break None;
+                    }
+                }
+            }
+        };
+        match outcome {
+            Some(served) => Ok(Some(self.session.finish_blocked(call, served))),
+            None => {
+                self.session.finish_blocked(call, None);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Runs every complete request in the input, encoding the replies, up to the end or to a
+    /// command that blocks. Returns whether the connection must close afterwards (QUIT,
+    /// SHUTDOWN, a protocol error) and the blocked command, if one blocked.
+    fn run_batch(&mut self) -> (bool, Option<BlockedCall>) {
         let limits = Limits::default();
         let mut pos = 0;
         let mut close = false;
+        let mut blocked = None;
         loop {
             match parse_request(
                 &self.input[pos..],
@@ -192,12 +280,21 @@ impl Client<'_> {
                         .commands_processed
                         .fetch_add(1, Ordering::Relaxed);
                     let started = Instant::now();
-                    let reply = self.session.execute(&argv);
+                    let reply = match self.session.start(&argv) {
+                        Execution::Done(reply) => reply,
+                        Execution::Blocked(call) => {
+                            blocked = Some(call);
+                            Reply::Nil
+                        }
+                    };
                     let name = full_name(&argv);
                     self.state
                         .record_command(name.map(|n| n.0), started.elapsed(), &reply);
                     if let Some((_, name)) = name {
                         lock(self.snapshot).last_command = name;
+                    }
+                    if blocked.is_some() {
+                        break;
                     }
                     let client = self.session.client();
                     if client.silent {
@@ -233,7 +330,7 @@ impl Client<'_> {
             encode(&error, self.session.client().protocol, &mut self.output);
             close = true;
         }
-        close
+        (close, blocked)
     }
 
     /// Writes the batch's held records (one write) and, under `appendfsync always`, waits for

@@ -9,6 +9,7 @@
 pub mod collection;
 pub mod hash;
 pub mod keys;
+pub mod list;
 pub mod long_double;
 pub mod set;
 pub mod string;

@@ -494,17 +494,25 @@ pub fn weighted(rng: &mut Rng, table: &[(&'static str, u32)]) -> &'static str {
 /// command, or one of a collection family, on keys shared by all of them (so that WRONGTYPE
 /// and keyspace commands on collections come up).
 fn command(rng: &mut Rng) -> Vec<Vec<u8>> {
-    let family: [(&[(&'static str, u32)], FamilyCommand); 4] = [
+    let family: [(&[(&'static str, u32)], FamilyCommand); 5] = [
         (crate::hash::COMMANDS, crate::hash::command),
         (crate::set::COMMANDS, crate::set::command),
         (crate::zset::COMMANDS, crate::zset::command),
         (crate::zset_algebra::COMMANDS, crate::zset_algebra::command),
+        (crate::list::COMMANDS, crate::list::command),
     ];
-    // A fifth of the commands from each collection family (a tenth for the zset algebra),
-    // the rest strings and keyspace.
+    // Each collection family gets a sixth of the commands (the zset algebra a twelfth), the
+    // rest are strings and keyspace.
     let roll = rng.u32(0..100);
-    if roll < 70 {
-        let (table, generate) = family[usize::min((roll / 20) as usize, 3)];
+    if roll < 75 {
+        let index = match roll {
+            0..16 => 0,
+            16..32 => 1,
+            32..48 => 2,
+            48..56 => 3,
+            _ => 4,
+        };
+        let (table, generate) = family[index];
         if !table.is_empty() {
             let name = weighted(rng, table);
             let mut argv = vec![spell(rng, name)];

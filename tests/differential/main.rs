@@ -32,6 +32,7 @@ mod cases;
 mod common;
 mod generate;
 mod hash;
+mod list;
 mod network;
 mod oracle;
 mod set;
@@ -307,6 +308,7 @@ fn compare(argv: &[Vec<u8>], kvdb: &Reply, redis: &Reply) -> Result<(), String> 
     }
     let name = String::from_utf8_lossy(&argv[0]).to_ascii_uppercase();
     if let Some(verdict) = hash::compare(&name, argv, kvdb, redis)
+        .or_else(|| list::compare(&name, argv, kvdb, redis))
         .or_else(|| set::compare(&name, argv, kvdb, redis))
         .or_else(|| zset::compare(&name, argv, kvdb, redis))
         .or_else(|| zset_algebra::compare(&name, argv, kvdb, redis))
@@ -465,6 +467,7 @@ fn compare_contents(pair: &mut Pair) -> Result<(), String> {
                 Reply::Status(t) if t == "hash" => &["HGETALL"],
                 Reply::Status(t) if t == "set" => &["SMEMBERS"],
                 Reply::Status(t) if t == "zset" => &["ZRANGE", "0", "-1", "WITHSCORES"],
+                Reply::Status(t) if t == "list" => &["LRANGE", "0", "-1"],
                 _ => &["GET"],
             };
             let mut read: Vec<Vec<u8>> = read.iter().map(|a| a.as_bytes().to_vec()).collect();
