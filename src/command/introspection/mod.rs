@@ -551,6 +551,27 @@ fn since(name: &str) -> Option<&'static str> {
         "hello" => "6.0.0",
         "getdel" | "getex" | "copy" | "reset" => "6.2.0",
         "expiretime" | "pexpiretime" => "7.0.0",
+        // Collections.
+        "lindex" | "llen" | "lpop" | "lpush" | "lrange" | "lrem" | "lset" | "ltrim" | "rpop"
+        | "rpush" | "sadd" | "scard" | "sdiff" | "sdiffstore" | "sinter" | "sinterstore"
+        | "sismember" | "smembers" | "smove" | "srem" | "sunion" | "sunionstore" | "spop"
+        | "srandmember" => "1.0.0",
+        "zrangebyscore" => "1.0.5",
+        "rpoplpush" | "zadd" | "zcard" | "zincrby" | "zrange" | "zrem" | "zremrangebyscore"
+        | "zrevrange" | "zscore" => "1.2.0",
+        "blpop" | "brpop" | "hdel" | "hexists" | "hget" | "hgetall" | "hincrby" | "hkeys"
+        | "hlen" | "hmget" | "hmset" | "hset" | "hsetnx" | "hvals" | "zcount" | "zinterstore"
+        | "zrank" | "zremrangebyrank" | "zrevrank" | "zunionstore" => "2.0.0",
+        "brpoplpush" | "linsert" | "lpushx" | "rpushx" | "zrevrangebyscore" => "2.2.0",
+        "hincrbyfloat" => "2.6.0",
+        "hscan" | "sscan" | "zscan" => "2.8.0",
+        "zlexcount" | "zrangebylex" | "zremrangebylex" | "zrevrangebylex" => "2.8.9",
+        "hstrlen" => "3.2.0",
+        "bzpopmax" | "bzpopmin" | "zpopmax" | "zpopmin" => "5.0.0",
+        "lpos" => "6.0.6",
+        "blmove" | "hrandfield" | "lmove" | "smismember" | "zdiff" | "zdiffstore" | "zinter"
+        | "zmscore" | "zrandmember" | "zrangestore" | "zunion" => "6.2.0",
+        "blmpop" | "bzmpop" | "lmpop" | "sintercard" | "zintercard" | "zmpop" => "7.0.0",
         _ => return None,
     })
 }
