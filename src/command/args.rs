@@ -81,16 +81,27 @@ pub fn float(arg: &[u8]) -> Result<f64, Reply> {
     Ok(value)
 }
 
-/// Parses a score-range bound as Redis's `zslParseRange` does: `strtod` with leading spaces
-/// allowed, overflow and underflow accepted (as infinity or zero), the empty string read as 0;
-/// only trailing bytes and NaN are refused. `None` if refused.
+/// Parses a score-range bound as Redis's `zslParseRange` does: C's `strtod` on the argument as
+/// a C string (it ends at the first NUL byte), so leading spaces are skipped, overflow and
+/// underflow are accepted (as infinity or zero), and an empty string reads as 0; only a
+/// whitespace-only argument, trailing bytes and NaN are refused. `None` if refused.
 pub fn lenient_float(arg: &[u8]) -> Option<f64> {
-    let trimmed = arg.trim_ascii_start();
-    if trimmed.is_empty() {
+    let c_string = arg.split(|&b| b == 0).next().unwrap_or_default();
+    if c_string.is_empty() {
         return Some(0.0);
     }
-    let (value, _) = strtod(trimmed)?;
+    let number = match c_string.iter().position(|&b| !is_c_space(b)) {
+        Some(start) => &c_string[start..],
+        // No digits: strtod converts nothing and leaves its end at the first space.
+        None => return None,
+    };
+    let (value, _) = strtod(number)?;
     (!value.is_nan()).then_some(value)
+}
+
+/// C's `isspace` in the "C" locale.
+fn is_c_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// C's `strtod` over all of `arg` (no leading space): the value and whether it was out of
@@ -213,6 +224,9 @@ mod tests {
         assert_eq!(lenient_float(b"1e400"), Some(f64::INFINITY));
         assert_eq!(lenient_float(b"nan"), None);
         assert_eq!(lenient_float(b"2 "), None);
+        assert_eq!(lenient_float(b"  "), None);
+        assert_eq!(lenient_float(b"1\0abc"), Some(1.0));
+        assert_eq!(lenient_float(b"\x0b3"), Some(3.0));
     }
 
     #[test]
