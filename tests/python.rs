@@ -106,3 +106,30 @@ fn five_processes_incrementing_a_thousand_times_reach_five_thousand() -> TestRes
     assert_eq!(con.get::<_, i64>("visit_count")?, 5000);
     Ok(())
 }
+
+#[test]
+fn the_user_profile_hash_and_a_leaderboard_scored_by_four_workers_match_the_lesson() -> TestResult {
+    let server = Server::start(&[])?;
+    let started = std::time::Instant::now();
+    let stdout = run_script(&server, "test_hash_lesson")?;
+    eprintln!("test_hash_lesson.py: {:.1?}\n{stdout}", started.elapsed());
+    assert!(stdout.contains("plan: b'pro'"), "{stdout}");
+    assert!(stdout.contains("leader: player:82321 24999.5"), "{stdout}");
+    let mut con = server.connect()?;
+    let profile: std::collections::HashMap<String, String> = con.hgetall("user:u_4421")?;
+    assert_eq!(profile.len(), 4, "{profile:?}");
+    assert_eq!(profile["login_count"], "143");
+    assert_eq!(profile["plan"], "pro");
+    // Player i ends with ((i * 7919) % 50000) / 2 points: the best score, 24999.5, is shared by
+    // players 32321 and 82321, and ZREVRANGE lists the tie in reverse byte order.
+    let top: Vec<(String, f64)> = con.zrevrange_withscores("leaderboard", 0, 1)?;
+    assert_eq!(
+        top,
+        [
+            ("player:82321".to_owned(), 24999.5),
+            ("player:32321".to_owned(), 24999.5)
+        ]
+    );
+    assert_eq!(con.zcard::<_, u64>("leaderboard")?, 100_000);
+    Ok(())
+}
