@@ -2,30 +2,42 @@
 # Server throughput, kvdb vs Redis side by side, measured with redis-benchmark.
 #
 # Starts `kvdb server` and a real redis-server (`appendonly yes`, no RDB) on free loopback ports,
-# both with `appendfsync everysec`, then both with `appendfsync always`, and runs
-#   redis-benchmark -t set,get,incr,mset -c 50 -r 100000 -P {1,16} -n N --csv
-# against each in turn. Each (appendfsync, pipeline) pair runs ROUNDS times, alternating which
-# server goes first; the table gives the median ops/s of each side, their ratio kvdb/Redis, and
-# the range of the per-round ratios (the two runs of a round are adjacent in time, so that range
-# shows how much the machine's noise moves the ratio). Target: a ratio >= 1.0 on every row.
+# both with `appendfsync everysec`, then both with `appendfsync always`, and runs the same
+# redis-benchmark commands (`-c 50 -r 100000 -P {1,16} -n N --csv`) against each in turn:
+#   strings:      -t set,get,incr,mset
+#   collections:  -t hset,sadd,zadd, then one custom command each:
+#                 HGET myhash element:__rand_int__, SISMEMBER members element:__rand_int__,
+#                 ZINCRBY lb 1 m:__rand_int__, ZRANGE myzset 0 99
+#                 (after loading myhash, the set members and myzset with the 100,000 elements
+#                 element:000000000000 .. element:000000099999 that __rand_int__ names, so that
+#                 every HGET and SISMEMBER hits and every ZRANGE returns 100 members; the set
+#                 that -t sadd adds to, myset, starts empty, or its SADDs would write nothing)
+# Each (appendfsync, pipeline) pair runs ROUNDS times, alternating which server goes first; each
+# family's table gives the median ops/s of each side, their ratio kvdb/Redis, and the range of
+# the per-round ratios (the two runs of a round are adjacent in time, so that range shows how
+# much the machine's noise moves the ratio). Target: a ratio >= 1.0 on every row.
 #
-# Usage: benches/server.sh [--update-doc] [--rounds N] [--quick]
-#   --update-doc  also replace the section of docs/PERFORMANCE.md between
-#                 <!-- server-bench:begin --> and <!-- server-bench:end --> with the table,
-#                 the date, a note on the machine and the exact command
+# Usage: benches/server.sh [--update-doc] [--rounds N] [--quick] [--only strings|collections]
+#   --update-doc  also replace, for each family run, the section of docs/PERFORMANCE.md between
+#                 <!-- server-bench:begin --> and <!-- server-bench:end --> (strings) or
+#                 <!-- server-bench-collections:begin --> and ...:end --> (collections) with
+#                 its table, the date, a note on the machine and the exact command
 #   --rounds N    runs per (appendfsync, pipeline) pair and side (default 3)
 #   --quick       a fifth of the requests and one round: to try the script, not to quote
+#   --only F      run one family of commands (default: both)
 #
 # Environment: REDIS_SERVER (default redis-server), REDIS_BENCHMARK (default redis-benchmark),
 # BENCH_DIR (parent of the data directories, default $TMPDIR or /tmp). The data directories
 # must be on a real disk for `always` to mean anything: fsync on tmpfs returns at once.
-# About 2 minutes on 2 vCPUs with the default 3 rounds, plus the release build.
+# About 2 minutes for the strings and 7 for the collections on 2 busy vCPUs with the default 3
+# rounds, plus the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 update_doc=false
 rounds=3
 scale=1
+families="strings collections"
 while (($# > 0)); do
     case $1 in
     --update-doc) update_doc=true ;;
@@ -36,6 +48,12 @@ while (($# > 0)); do
     --quick)
         rounds=1
         scale=5
+        ;;
+    --only)
+        families=${2:?--only needs strings or collections}
+        [[ $families == strings || $families == collections ]] ||
+            { echo "server.sh: --only takes strings or collections" >&2; exit 2; }
+        shift
         ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -58,8 +76,19 @@ done
 
 CLIENTS=50
 KEYSPACE=100000
-TESTS=set,get,incr,mset
-# Requests per redis-benchmark run, by appendfsync and pipeline depth: each of the four tests
+# The redis-benchmark runs of each family, one per line: LABEL|ARGUMENTS. An empty label takes
+# each row's name from redis-benchmark's CSV (its first word: "MSET (10 keys)" is MSET).
+JOBS_strings='|-t set,get,incr,mset'
+JOBS_collections='|-t hset,sadd,zadd
+HGET|HGET myhash element:__rand_int__
+SISMEMBER|SISMEMBER members element:__rand_int__
+ZINCRBY|ZINCRBY lb 1 m:__rand_int__
+ZRANGE 0 99|ZRANGE myzset 0 99'
+family_jobs() { # family -> its job lines
+    local var=JOBS_$1
+    printf '%s\n' "${!var}"
+}
+# Requests per redis-benchmark run, by appendfsync and pipeline depth: each test
 # takes 0.5-4 s at the rates this machine reaches (see docs/PERFORMANCE.md).
 requests() {
     local n
@@ -150,28 +179,68 @@ start_redis() { # appendfsync -> sets redis_pid, redis_port
     exit 1
 }
 
-results=$work/results.tsv # appendfsync, pipeline, round, side, test, ops/s
-bench() {                 # side port appendfsync pipeline round
-    local out=$work/bench.csv n
-    n=$(requests "$3" "$4")
-    if ! "$REDIS_BENCHMARK" -h 127.0.0.1 -p "$2" -t "$TESTS" -c "$CLIENTS" -r "$KEYSPACE" \
-        -P "$4" -n "$n" --csv >"$out" 2>"$work/bench.err"; then
-        echo "server.sh: redis-benchmark against $1 failed:" >&2
-        cat "$work/bench.err" >&2
+# Loads what the collection commands read: myhash, members and myzset with the KEYSPACE
+# elements element:000000000000 .. (redis-benchmark's __rand_int__ is 12 zero-padded digits),
+# 100 per command; hash values are 3 bytes, as redis-benchmark's default -d.
+populate() { # side port
+    local replies
+    replies=$(mawk -v n="$KEYSPACE" 'BEGIN {
+        split("HSET SADD ZADD", cmd, " "); split("myhash members myzset", key, " ")
+        for (c = 1; c <= 3; c++)
+            for (first = 0; first < n; first += 100) {
+                last = first + 100 > n ? n : first + 100
+                per = c == 2 ? 1 : 2
+                printf "*%d\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", 2 + per * (last - first),
+                    length(cmd[c]), cmd[c], length(key[c]), key[c]
+                for (i = first; i < last; i++) {
+                    if (c == 3) printf "$%d\r\n%d\r\n", length(i ""), i
+                    printf "$20\r\nelement:%012d\r\n", i
+                    if (c == 1) printf "$3\r\nxxx\r\n"
+                }
+            }
+    }' | redis-cli -h 127.0.0.1 -p "$2" --pipe 2>&1) || {
+        echo "server.sh: loading the collections into $1 failed: $replies" >&2
         exit 1
-    fi
-    # "SET","43365.13",... and "MSET (10 keys)","34662.05",...
-    mawk -F'","' -v prefix="$3\t$4\t$5\t$1" 'NR > 1 {
-        test = $1; sub(/^"/, "", test); sub(/ .*/, "", test)
-        print prefix "\t" test "\t" $2
-    }' "$out" >>"$results"
-    if (($(tail -n 4 "$results" | mawk -F'\t' -v side="$1" '$4 == side' | wc -l) != 4)); then
-        echo "server.sh: could not parse redis-benchmark's output:" >&2
-        cat "$out" "$work/bench.err" >&2
+    }
+    local sizes
+    sizes=$(printf 'HLEN myhash\nSCARD members\nZCARD myzset\n' | redis-cli -h 127.0.0.1 -p "$2" | tr '\n' ' ')
+    [[ $sizes == "$KEYSPACE $KEYSPACE $KEYSPACE " ]] || {
+        echo "server.sh: $1 holds $sizes elements after loading, not $KEYSPACE each: $replies" >&2
         exit 1
-    fi
-    printf '  %-8s %-5s -P %-2s round %s: %s\n' "$3" "$1" "$4" "$5" \
-        "$(tail -n 4 "$results" | mawk -F'\t' '{ printf "%s %.0f  ", $5, $6 }')" >&2
+    }
+}
+
+results=$work/results.tsv # family, appendfsync, pipeline, round, side, test, ops/s
+bench() {                 # family side port appendfsync pipeline round
+    local out=$work/bench.csv n label args expected rows=0
+    n=$(requests "$4" "$5")
+    while IFS='|' read -r label args; do
+        if [[ $label ]]; then expected=1; else
+            expected=$(($(tr -cd , <<<"$args" | wc -c) + 1))
+        fi
+        # Word splitting of $args is wanted: it is a list of arguments, with no glob characters.
+        # shellcheck disable=SC2086
+        if ! "$REDIS_BENCHMARK" -h 127.0.0.1 -p "$3" -c "$CLIENTS" -r "$KEYSPACE" \
+            -P "$5" -n "$n" --csv $args </dev/null >"$out" 2>"$work/bench.err"; then
+            echo "server.sh: redis-benchmark $args against $2 failed:" >&2
+            cat "$work/bench.err" >&2
+            exit 1
+        fi
+        # "SET","43365.13",... and "MSET (10 keys)","34662.05",...
+        mawk -F'","' -v prefix="$1\t$4\t$5\t$6\t$2" -v label="$label" 'NR > 1 {
+            test = $1; sub(/^"/, "", test); sub(/ .*/, "", test)
+            print prefix "\t" (label == "" ? test : label) "\t" $2
+        }' "$out" >>"$results"
+        if (($(tail -n "$expected" "$results" | mawk -F'\t' -v side="$2" -v job="$4$5$6" \
+            '$5 == side && $2 $3 $4 == job' | wc -l) != expected)); then
+            echo "server.sh: could not parse the output of redis-benchmark $args:" >&2
+            cat "$out" "$work/bench.err" >&2
+            exit 1
+        fi
+        rows=$((rows + expected))
+    done < <(family_jobs "$1")
+    printf '  %-8s %-5s -P %-2s round %s: %s\n' "$4" "$2" "$5" "$6" \
+        "$(tail -n "$rows" "$results" | mawk -F'\t' '{ printf "%s %.0f  ", $6, $7 }')" >&2
 }
 
 : >"$results"
@@ -179,15 +248,21 @@ for fsync in everysec always; do
     echo "server.sh: appendfsync $fsync" >&2
     start_kvdb "$fsync"
     start_redis "$fsync"
+    if [[ $families == *collections* ]]; then
+        populate kvdb "$kvdb_port"
+        populate redis "$redis_port"
+    fi
     for round in $(seq "$rounds"); do
         for pipeline in 1 16; do
-            if ((round % 2)); then
-                bench kvdb "$kvdb_port" "$fsync" "$pipeline" "$round"
-                bench redis "$redis_port" "$fsync" "$pipeline" "$round"
-            else
-                bench redis "$redis_port" "$fsync" "$pipeline" "$round"
-                bench kvdb "$kvdb_port" "$fsync" "$pipeline" "$round"
-            fi
+            for family in $families; do
+                if ((round % 2)); then
+                    bench "$family" kvdb "$kvdb_port" "$fsync" "$pipeline" "$round"
+                    bench "$family" redis "$redis_port" "$fsync" "$pipeline" "$round"
+                else
+                    bench "$family" redis "$redis_port" "$fsync" "$pipeline" "$round"
+                    bench "$family" kvdb "$kvdb_port" "$fsync" "$pipeline" "$round"
+                fi
+            done
         done
     done
     stop "$kvdb_pid"
@@ -196,8 +271,9 @@ for fsync in everysec always; do
     redis_pid=
 done
 
-table=$work/table.md
-mawk -F'\t' -v rounds="$rounds" '
+# The markdown table of one family's rows, in the order they were measured.
+table() { # family
+    mawk -F'\t' -v family="$1" -v rounds="$rounds" '
     function median(list, n,   v, i, j, t) {
         split(list, v, " ")
         for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
@@ -210,11 +286,11 @@ mawk -F'\t' -v rounds="$rounds" '
         while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
         return s out
     }
-    {
-        row = $1 "\t" $2 "\t" $5
+    $1 == family {
+        row = $2 "\t" $3 "\t" $6
         if (!(row in seen)) { seen[row] = 1; order[++rows] = row }
-        all[row, $4] = all[row, $4] " " $6
-        rps[row, $3, $4] = $6
+        all[row, $5] = all[row, $5] " " $7
+        rps[row, $4, $5] = $7
     }
     END {
         print "| appendfsync | pipeline | command | kvdb ops/s | Redis ops/s | kvdb/Redis | per-round ratios |"
@@ -235,7 +311,8 @@ mawk -F'\t' -v rounds="$rounds" '
             spread = rounds > 1 ? sprintf("%.2f-%.2f", lo, hi) : "-"
             printf "| %s | %s | %s | %s | %s | %s | %s |\n", f[1], "-P " f[2], f[3], thousands(k), thousands(r), shown, spread
         }
-    }' "$results" >"$table"
+    }' "$results"
+}
 
 elapsed=$((SECONDS - started))
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -246,37 +323,57 @@ if ((scale != 1)); then
 elif ((rounds != 3)); then
     command+=" --rounds $rounds"
 fi
+[[ $families == *" "* ]] || command+=" --only $families"
 $update_doc && command+=" --update-doc"
-note=$work/note.md
-{
+
+# What was measured, how and on what: printed under each family's table.
+note() { # family
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$command\` ($elapsed s):"
     echo "kvdb $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (with uncommitted changes in src/)'), $("$REDIS_SERVER" --version | cut -d' ' -f1-3);"
     echo "$(nproc) x ${cpu:-unknown CPU}, Linux $(uname -r); data directories on $disk;"
     echo "load average before the run: $load_before."
-    echo "\`redis-benchmark -t $TESTS -c $CLIENTS -r $KEYSPACE -P <pipeline> -n <N> --csv\`, N ="
+    case $1 in
+    strings)
+        echo "\`redis-benchmark -t set,get,incr,mset -c $CLIENTS -r $KEYSPACE -P <pipeline> -n <N> --csv\`, N ="
+        ;;
+    collections)
+        echo "\`redis-benchmark -c $CLIENTS -r $KEYSPACE -P <pipeline> -n <N> --csv\` followed by"
+        echo "\`-t hset,sadd,zadd\`, then by each of \`HGET myhash element:__rand_int__\`,"
+        echo "\`SISMEMBER members element:__rand_int__\`, \`ZINCRBY lb 1 m:__rand_int__\` and"
+        echo "\`ZRANGE myzset 0 99\`, after loading myhash, members and myzset with the $KEYSPACE"
+        echo "elements that \`element:__rand_int__\` names (every HGET and SISMEMBER hits); N ="
+        ;;
+    esac
     echo "$(requests everysec 1) / $(requests everysec 16) (everysec, -P 1 / -P 16) and $(requests always 1) / $(requests always 16) (always);"
-    echo "median of $rounds run(s) per side; MSET sets 10 keys per command. Bold: below the 1.0 target."
-}>"$note"
+    case $1 in
+    strings) echo "median of $rounds run(s) per side; MSET sets 10 keys per command. Bold: below the 1.0 target." ;;
+    collections) echo "median of $rounds run(s) per side. Bold: below the 1.0 target." ;;
+    esac
+}
 
-echo
-cat "$table"
-echo
-cat "$note"
-
-if $update_doc; then
-    doc=docs/PERFORMANCE.md
-    begin='<!-- server-bench:begin -->'
-    end='<!-- server-bench:end -->'
+doc=docs/PERFORMANCE.md
+for family in $families; do
+    section=$work/section-$family.md
+    { table "$family"; echo; note "$family"; } >"$section"
+    echo
+    echo "== $family"
+    echo
+    cat "$section"
+    $update_doc || continue
+    case $family in
+    strings) marker=server-bench ;;
+    collections) marker=server-bench-collections ;;
+    esac
+    begin="<!-- $marker:begin -->"
+    end="<!-- $marker:end -->"
     if ! grep -qF "$begin" "$doc" || ! grep -qF "$end" "$doc"; then
         echo "server.sh: $doc has no $begin ... $end section to replace" >&2
         exit 1
     fi
-    section=$work/section.md
-    { cat "$table"; echo; cat "$note"; } >"$section"
     mawk -v begin="$begin" -v end="$end" -v section="$section" '
         $0 == begin { print; print ""; while ((getline line < section) > 0) print line; print ""; skip = 1; next }
         $0 == end { skip = 0 }
         !skip' "$doc" >"$work/doc.md"
     cat "$work/doc.md" >"$doc"
-    echo "server.sh: updated $doc" >&2
-fi
+    echo "server.sh: updated $doc ($family)" >&2
+done
