@@ -272,6 +272,10 @@ fn flags(spec: &CommandSpec) -> Vec<&'static str> {
         "shutdown" => vec!["admin", "noscript", "loading", "stale", "allow_busy"],
         "select" | "time" | "lastsave" | "info" | "command" => vec!["loading", "stale"],
         "wait" => vec!["noscript"],
+        "blpop" | "brpop" | "blmove" | "brpoplpush" | "bzpopmin" | "bzpopmax" => {
+            vec!["noscript", "blocking"]
+        }
+        "blmpop" | "bzmpop" => vec!["blocking"],
         _ => Vec::new(),
     };
     if spec.flags & WRITE != 0 {
@@ -329,6 +333,16 @@ fn denies_oom(name: &str) -> bool {
             | "zunionstore"
             | "zinterstore"
             | "zdiffstore"
+            | "lpush"
+            | "rpush"
+            | "lpushx"
+            | "rpushx"
+            | "linsert"
+            | "lset"
+            | "lmove"
+            | "rpoplpush"
+            | "blmove"
+            | "brpoplpush"
     )
 }
 
@@ -337,8 +351,8 @@ fn denies_oom(name: &str) -> bool {
 /// positions (the destination of ZUNIONSTORE...).
 pub(crate) fn numkeys_index(name: &str) -> Option<usize> {
     match name {
-        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" => Some(1),
-        "zunionstore" | "zinterstore" | "zdiffstore" => Some(2),
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => Some(1),
+        "zunionstore" | "zinterstore" | "zdiffstore" | "blmpop" | "bzmpop" => Some(2),
         _ => None,
     }
 }
@@ -376,6 +390,13 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
     }
     if matches!(spec.name, "shutdown" | "lastsave") {
         names.push("@admin");
+    }
+    if matches!(
+        spec.name,
+        // Redis 7.0 leaves BLMOVE and BRPOPLPUSH out of @blocking.
+        "blpop" | "brpop" | "blmpop" | "bzpopmin" | "bzpopmax" | "bzmpop"
+    ) {
+        names.push("@blocking");
     }
     if matches!(
         spec.name,
