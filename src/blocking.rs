@@ -7,9 +7,9 @@
 //! attempt and the registration): the keys it waits on, in its database, and a `serve`
 //! closure that performs its pop against a [`Tx`] and hands the result over.
 //!
-//! Every write goes through [`Tx::commit`]; when it creates or adds elements to a key that
+//! Every write goes through `Tx::commit`; when it creates or adds elements to a key that
 //! some waiter waits on, the key is noted as *ready*. When the writing command's function
-//! returns, still under the engine lock and in the same batch, [`Tx::serve_blocked`] walks the
+//! returns, still under the engine lock and in the same batch, `Tx::serve_blocked` walks the
 //! ready keys: each key's waiters are tried in the order they blocked (Redis's FIFO), each
 //! served waiter leaves every queue it was in, and the walk stops once the key is gone. A
 //! push of n elements therefore wakes exactly as many waiters as it can serve. A pop made for

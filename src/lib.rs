@@ -2,13 +2,15 @@
 //!
 //! An append-only, segmented log on disk is the source of truth; an in-RAM hash index per
 //! database, the *keydir*, maps every live key to the one record holding its value, so a read is
-//! one lookup and one read. Strings, TTLs and the keyspace commands behave as in Redis (the
-//! Redis command reference is the specification, a real redis-server the oracle).
+//! one lookup and one read. Strings, hashes, sets, sorted sets and lists, TTLs and the keyspace
+//! commands behave as in Redis (the Redis command reference is the specification, a real
+//! redis-server the oracle). Each hash field, set or sorted-set member and list element is its
+//! own log record, so changing one never rewrites the collection.
 //!
-//! What it is not (yet): it keeps every key in RAM (67 bytes per key for keys of up to 22
-//! bytes, measured in docs/PERFORMANCE.md; longer keys add their length), it has no
-//! replication, and collection types, compaction and the network server arrive in later
-//! versions.
+//! What it is not (yet): it keeps every key and every collection element's name in RAM (67
+//! bytes per key for keys of up to 22 bytes; per element figures in docs/PERFORMANCE.md),
+//! values stay on disk; it has no replication; compaction, hint files and streams arrive in
+//! later versions.
 //!
 //! # Example
 //!
@@ -29,8 +31,10 @@
 //!
 //! * [`log`]: records, segment files, the writer. Bytes and files only.
 //! * [`keydir`]: the in-RAM index of one database.
+//! * [`collection`]: the in-RAM element index of a collection key.
 //! * [`engine`]: log + keydirs: open/recovery, atomic batches, reads, active expiry.
 //! * [`types`]: Redis semantics as typed methods on [`Tx`] (and on [`Db`]).
+//! * [`blocking`]: clients blocked on keys (BLPOP...), served in FIFO order.
 //! * [`command`]: argv to typed calls and back to [`Reply`]; the command table.
 //! * [`server`]: `kvdb server`: connections, pipelining, shutdown (tokio).
 //! * [`resp`]: the wire protocol: [`Reply`] encoding and the request parser (no I/O).
