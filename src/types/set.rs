@@ -8,7 +8,7 @@
 //! member already present), SREM and SPOP one `ElementDelete` per removed member, or a single
 //! `Delete` of the key when they remove the last ones, so an emptied set disappears as in
 //! Redis. SINTERSTORE, SUNIONSTORE and SDIFFSTORE replace their destination wholesale
-//! ([`Tx::replace_collection`]: a new version, no TTL), or delete it when the result is empty.
+//! (`Tx::replace_collection`: a new version, no TTL), or delete it when the result is empty.
 //!
 //! Type checks follow Redis 7.0: the algebra commands (SINTER, SUNION, SDIFF, their STORE
 //! forms, SINTERCARD) look every source key up and answer WRONGTYPE if any holds another type,

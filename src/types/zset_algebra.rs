@@ -5,7 +5,7 @@
 //! empty input; any other type is `WRONGTYPE`. Every input is looked up (with lazy expiry)
 //! before anything is computed, in argument order, as Redis does, so the first wrong-typed key
 //! fails the command before its options are even looked at (see
-//! [`Tx::check_zset_algebra_inputs`], which the command layer calls for that ordering).
+//! `Tx::check_zset_algebra_inputs`, which the command layer calls for that ordering).
 //!
 //! Results are computed from the in-RAM indexes into an owned list before anything is
 //! written, so a STORE destination may also be one of its inputs. They come out ordered by
