@@ -73,11 +73,6 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Number of blocked waiters.
-    pub(crate) fn len(&self) -> usize {
-        self.waiters.len()
-    }
-
     /// Registers a waiter on `keys` of database `db`.
     pub(crate) fn add(&mut self, db: u8, keys: Vec<Vec<u8>>, serve: Serve) -> WaiterId {
         self.next_id += 1;
@@ -320,7 +315,7 @@ mod tests {
         assert!(!registry.remove(a));
         assert_eq!(registry.queue(0, b"k"), [b]);
         assert!(!registry.is_waited(0, b"j"));
-        assert_eq!(registry.len(), 2);
+        assert_eq!(registry.waiters.len(), 2);
     }
 
     #[test]
