@@ -129,8 +129,17 @@ impl Op<'_> {
     }
 }
 
-/// The value of a `Meta` record, by type byte: the type byte itself.
-const META_VALUES: [[u8; 1]; 4] = [[0], [1], [2], [3]];
+/// Every byte value, so that a `Meta` record's one-byte value (its type byte) can be borrowed
+/// for any type without an allocation: `&BYTES[b..=b]`.
+static BYTES: [u8; 256] = {
+    let mut bytes = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        bytes[i] = i as u8;
+        i += 1;
+    }
+    bytes
+};
 
 /// One op's record parts before encoding: sub-key, stored value, `FLAG_ZSTD` or 0.
 type Encoded<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>, u8);
@@ -294,11 +303,10 @@ impl Engine {
                 Op::Put { key, value, .. } => (key, Cow::Borrowed(b""), value),
                 Op::Delete { key, .. } | Op::Expire { key, .. } => (key, Cow::Borrowed(b""), b""),
                 Op::Flush { .. } => (b"", Cow::Borrowed(b""), b""),
-                Op::Create { key, vtype, .. } => (
-                    key,
-                    Cow::Borrowed(b""),
-                    META_VALUES[usize::from(vtype.to_byte())].as_slice(),
-                ),
+                Op::Create { key, vtype, .. } => (key, Cow::Borrowed(b""), {
+                    let byte = usize::from(vtype.to_byte());
+                    &BYTES[byte..=byte]
+                }),
                 Op::SetElement {
                     key, name, value, ..
                 } => (key, Cow::Owned(element_sub_key(*version, name)), value),

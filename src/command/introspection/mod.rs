@@ -393,8 +393,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
     }
     if matches!(
         spec.name,
-        // Redis 7.0 leaves BLMOVE and BRPOPLPUSH out of @blocking.
-        "blpop" | "brpop" | "blmpop" | "bzpopmin" | "bzpopmax" | "bzmpop"
+        "blpop" | "brpop" | "blmove" | "brpoplpush" | "blmpop" | "bzpopmin" | "bzpopmax" | "bzmpop"
     ) {
         names.push("@blocking");
     }
