@@ -23,7 +23,7 @@ pub(crate) fn timeout(arg: &[u8], now_ms: u64) -> Result<Option<Duration>, Reply
         .to_f64();
     let ms = (seconds * 1000.0).ceil();
     // C's conversion of a value outside `long long` gives LLONG_MIN on x86-64.
-    let ms = if ms.is_finite() && ms >= -9.223_372_036_854_776e18 && ms < 9.223_372_036_854_776e18 {
+    let ms = if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&ms) {
         ms as i64
     } else {
         i64::MIN
