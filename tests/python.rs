@@ -133,3 +133,36 @@ fn the_user_profile_hash_and_a_leaderboard_scored_by_four_workers_match_the_less
     assert_eq!(con.zcard::<_, u64>("leaderboard")?, 100_000);
     Ok(())
 }
+
+#[test]
+fn the_notification_queue_is_fifo_and_a_blocked_consumer_uses_no_cpu() -> TestResult {
+    let server = Server::start(&[])?;
+    let started = std::time::Instant::now();
+    let stdout = run_script(&server, "test_queue_lesson")?;
+    eprintln!("test_queue_lesson.py: {:.1?}\n{stdout}", started.elapsed());
+    assert!(stdout.contains("fifo: 3 jobs in order"), "{stdout}");
+    // The script measured this server's CPU time: INFO's process_id is the process we run.
+    assert!(
+        stdout.contains(&format!("server pid: {}\n", server.pid())),
+        "{stdout}"
+    );
+    let mut con = server.connect()?;
+    assert!(!con.exists::<_, bool>("queue:notifications")?);
+    Ok(())
+}
+
+#[test]
+fn a_hundred_thousand_jobs_from_four_producers_are_each_consumed_once_by_four_consumers()
+-> TestResult {
+    let server = Server::start(&[])?;
+    let started = std::time::Instant::now();
+    let stdout = run_script(&server, "queue_workers")?;
+    eprintln!("queue_workers.py: {:.1?}\n{stdout}", started.elapsed());
+    assert!(
+        stdout.contains("consumed 100000 jobs exactly once"),
+        "{stdout}"
+    );
+    let mut con = server.connect()?;
+    assert!(!con.exists::<_, bool>("queue:jobs")?);
+    Ok(())
+}

@@ -14,6 +14,9 @@
 //!   the loopback default bind.
 //! * `malformed`: random bytes, truncated frames and huge lengths get an error, and the server
 //!   keeps serving everyone else.
+//! * `blocking`: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP: FIFO among waiters, timeouts in RESP2
+//!   and RESP3, BLMOVE atomicity, waiters that disconnect or are killed, MULTI, pipelines,
+//!   SHUTDOWN, and a served pop durable under `appendfsync always`.
 //! * `concurrency`: 1,000 simultaneous clients, INCR from 50 connections, linearizable EXEC.
 //! * `shutdown`: SIGTERM, SIGINT and SHUTDOWN stop it gracefully, the data is there on reopen.
 //! * `config`: `--config FILE`, and its errors.
@@ -30,6 +33,7 @@
 mod common;
 
 mod auth;
+mod blocking;
 mod commands;
 mod concurrency;
 mod config;
