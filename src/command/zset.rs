@@ -1,5 +1,5 @@
-//! Commands for sorted sets, the single-key ones: argument parsing and reply shapes. Semantics
-//! live in `types::zset`.
+//! Commands for sorted sets, the single-key ones and the pops (ZMPOP, BZPOPMIN, BZPOPMAX,
+//! BZMPOP): argument parsing and reply shapes. Semantics live in `types::zset`.
 //!
 //! Errors come in Redis 7.0's order: every argument (options, scores, ranges, counts) is
 //! parsed before the key is looked up, so a bad argument wins over WRONGTYPE; ZSCAN alone reads
@@ -12,15 +12,26 @@
 //! WITHSCORES, ZRANDMEMBER ... WITHSCORES, ZPOPMIN/ZPOPMAX with a count, whose reply without a
 //! count stays flat); ZSCAN's scores are bulk strings in both.
 //!
+//! The pops of several keys parse as Redis 7.0 does: ZMPOP and BZMPOP read numkeys, the keys,
+//! `MIN | MAX` and `COUNT` (`zmpopGenericCommand`), then BZMPOP its timeout; BZPOPMIN and
+//! BZPOPMAX read their timeout first. ZMPOP and BZMPOP answer `[key, [[member, score], ...]]`
+//! (nested in both protocols), BZPOPMIN and BZPOPMAX `[key, member, score]`; nothing to pop,
+//! or a timeout, is a nil array. A client that blocks is served by [`super::blocking`].
+//!
 //! ZRANK and ZREVRANK accept Redis 7.2's `WITHSCORE` (answering `[rank, score]`); any other
 //! fourth argument gets the arity error Redis 7.0 gives to every fourth argument.
 
 use super::args::{CmdResult, float, int, is, lenient_float, parse_cursor, syntax_error};
-use super::{Ctx, FAST, KEY1, KEY12, RO, RW, Reply, commands};
+use super::blocking::{block, timeout};
+use super::{Ctx, FAST, KEY1, KEY12, NO_KEYS, RO, RW, Reply, commands};
 use crate::resp::{Protocol, format_double};
 use crate::types::zset::{
-    LexBound, LexRange, ScoreRange, ScoredMember, ZAddOptions, ZIncrOutcome, ZRangeBy, ZRangeSpec,
+    LexBound, LexRange, ScoreRange, ScoredMember, ZAddOptions, ZIncrOutcome, ZPopEnd, ZRangeBy,
+    ZRangeSpec,
 };
+
+/// Key positions of BZPOPMIN and BZPOPMAX: every argument but the last (the timeout).
+const KEYS_THEN_TIMEOUT: (i32, i32, i32) = (1, -2, 1);
 
 commands! {
     ZSET;
@@ -46,6 +57,10 @@ commands! {
     "zremrangebylex", 4, RW, KEY1, "sorted-set", "ZREMRANGEBYLEX key min max", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", zremrangebylex;
     "zpopmin", -2, RW | FAST, KEY1, "sorted-set", "ZPOPMIN key [count]", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmin;
     "zpopmax", -2, RW | FAST, KEY1, "sorted-set", "ZPOPMAX key [count]", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmax;
+    "zmpop", -4, RW, NO_KEYS, "sorted-set", "ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", zmpop;
+    "bzpopmin", -3, RW | FAST, KEYS_THEN_TIMEOUT, "sorted-set", "BZPOPMIN key [key ...] timeout", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmin;
+    "bzpopmax", -3, RW | FAST, KEYS_THEN_TIMEOUT, "sorted-set", "BZPOPMAX key [key ...] timeout", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmax;
+    "bzmpop", -5, RW, NO_KEYS, "sorted-set", "BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzmpop;
     "zrandmember", -2, RO, KEY1, "sorted-set", "ZRANDMEMBER key [count [WITHSCORES]]", "Returns one or more random members from a sorted set.", zrandmember;
     "zscan", -3, RO, KEY1, "sorted-set", "ZSCAN key cursor [MATCH pattern] [COUNT count]", "Iterates over members and scores of a sorted set.", zscan;
 }
@@ -475,6 +490,121 @@ pub(super) fn zpopmax(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     pop(ctx, argv, true)
 }
 
+/// `numkeys key [key ...] <MIN | MAX> [COUNT count]` of ZMPOP and BZMPOP (`args`, from
+/// numkeys on), in `zmpopGenericCommand`'s order: numkeys (1 or more), the position of
+/// `MIN | MAX` (a syntax error if numkeys goes past the arguments), then the options.
+fn mpop_args<'a, 'b>(args: &'b [&'a [u8]]) -> Result<(&'b [&'a [u8]], ZPopEnd, u64), Reply> {
+    let [numkeys, rest @ ..] = args else {
+        return Err(syntax_error());
+    };
+    let numkeys = int(numkeys)
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| Reply::err("numkeys should be greater than 0"))?;
+    let (Some(keys), Some(end)) = (rest.get(..numkeys), rest.get(numkeys)) else {
+        return Err(syntax_error());
+    };
+    let end = if is(end, "MIN") {
+        ZPopEnd::Min
+    } else if is(end, "MAX") {
+        ZPopEnd::Max
+    } else {
+        return Err(syntax_error());
+    };
+    let mut count = None;
+    let mut options = rest.get(numkeys + 1..).unwrap_or_default().iter();
+    while let Some(&option) = options.next() {
+        match options.as_slice().first() {
+            Some(&n) if count.is_none() && is(option, "COUNT") => {
+                options.next();
+                let n = int(n)
+                    .ok()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| Reply::err("count should be greater than 0"))?;
+                count = Some(n);
+            }
+            _ => return Err(syntax_error()),
+        }
+    }
+    Ok((keys, end, count.unwrap_or(1)))
+}
+
+/// ZMPOP's and BZMPOP's reply: `[key, [[member, score], ...]]`.
+fn key_pop(key: Vec<u8>, members: Vec<ScoredMember>) -> Reply {
+    let pairs = members
+        .into_iter()
+        .map(|(member, score)| Reply::Array(vec![Reply::Bulk(member), Reply::Double(score)]))
+        .collect();
+    Reply::Array(vec![Reply::Bulk(key), Reply::Array(pairs)])
+}
+
+/// `ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]`
+pub(super) fn zmpop(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let (keys, end, n) = mpop_args(&argv[1..])?;
+    Ok(match ctx.tx.zmpop(keys, end, n)? {
+        Some((key, members)) => key_pop(key, members),
+        None => Reply::NilArray,
+    })
+}
+
+/// `BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]`
+pub(super) fn bzmpop(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let (keys, end, n) = mpop_args(&argv[2..])?;
+    let timeout = timeout(argv[1], ctx.tx.now())?;
+    if let Some((key, members)) = ctx.tx.zmpop(keys, end, n)? {
+        return Ok(key_pop(key, members));
+    }
+    let keys = keys.iter().map(|k| k.to_vec()).collect();
+    block(ctx, keys, timeout, Reply::NilArray, move |tx, key| {
+        Ok(tx
+            .zpop_for_waiter(key, end, n)?
+            .map(|members| key_pop(key.to_vec(), members)))
+    })
+}
+
+/// BZPOPMIN's and BZPOPMAX's reply: `[key, member, score]`, if a member was popped.
+fn key_member(key: &[u8], members: Vec<ScoredMember>) -> Option<Reply> {
+    let (member, score) = members.into_iter().next()?;
+    Some(Reply::Array(vec![
+        Reply::Bulk(key.to_vec()),
+        Reply::Bulk(member),
+        Reply::Double(score),
+    ]))
+}
+
+/// BZPOPMIN and BZPOPMAX: `key [key ...] timeout`.
+fn bzpop(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]], end: ZPopEnd) -> CmdResult {
+    let [_, keys @ .., last] = argv else {
+        return Err(syntax_error());
+    };
+    let timeout = timeout(last, ctx.tx.now())?;
+    if let Some(reply) = ctx
+        .tx
+        .zmpop(keys, end, 1)?
+        .and_then(|(key, members)| key_member(&key, members))
+    {
+        return Ok(reply);
+    }
+    let keys = keys.iter().map(|k| k.to_vec()).collect();
+    block(ctx, keys, timeout, Reply::NilArray, move |tx, key| {
+        Ok(tx
+            .zpop_for_waiter(key, end, 1)?
+            .and_then(|members| key_member(key, members)))
+    })
+}
+
+/// `BZPOPMIN key [key ...] timeout`
+pub(super) fn bzpopmin(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    bzpop(ctx, argv, ZPopEnd::Min)
+}
+
+/// `BZPOPMAX key [key ...] timeout`
+pub(super) fn bzpopmax(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    bzpop(ctx, argv, ZPopEnd::Max)
+}
+
 /// `ZRANDMEMBER key [count [WITHSCORES]]`
 pub(super) fn zrandmember(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     let [_, key, n, options @ ..] = argv else {
@@ -710,6 +840,40 @@ mod tests {
         assert_eq!(
             session.execute(&["ZPOPMAX", "z", "1"]),
             Reply::Array(vec![pair("b", 2.5)])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_blocked_session_is_served_by_another_and_exec_never_blocks() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = crate::Db::open(dir.path())?;
+        let mut waiter = crate::command::Session::new(db.clone());
+        let thread = std::thread::spawn(move || waiter.execute(&["BZPOPMIN", "none", "z", "0"]));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while db.tx(|tx| Ok(tx.blocked_clients()))? == 0 {
+            assert!(std::time::Instant::now() < deadline, "never blocked");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let mut session = crate::command::Session::new(db);
+        session.execute(&["ZADD", "z", "1", "a", "2", "b"]);
+        let served = thread.join().map_err(|_| "the waiter panicked")?;
+        assert_eq!(
+            served,
+            Reply::Array(vec![bulk("z"), bulk("a"), Reply::Double(1.0)])
+        );
+        // Inside EXEC, an empty key answers the timeout reply at once, whatever the timeout.
+        session.execute(&["MULTI"]);
+        session.execute(&["BZPOPMIN", "none", "0"]);
+        session.execute(&["BZMPOP", "0", "1", "none", "MIN"]);
+        session.execute(&["BZMPOP", "0", "2", "none", "z", "MAX", "COUNT", "5"]);
+        assert_eq!(
+            session.execute(&["EXEC"]),
+            Reply::Array(vec![
+                Reply::NilArray,
+                Reply::NilArray,
+                Reply::Array(vec![bulk("z"), Reply::Array(vec![pair("b", 2.0)])])
+            ])
         );
         Ok(())
     }

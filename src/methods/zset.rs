@@ -1,15 +1,18 @@
-//! `Db`'s typed methods for sorted sets: the single-key commands.
+//! `Db`'s typed methods for sorted sets: the single-key commands and the pops (ZMPOP, and
+//! the blocking BZPOPMIN, BZPOPMAX and BZMPOP, which block the calling thread).
 //!
 //! ZREVRANGE, ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX and ZREVRANGEBYLEX are spellings of
 //! ZRANGE: their methods build the [`ZRangeSpec`] and run [`Tx::zrange`].
+
+use std::time::Duration;
 
 use super::delegate;
 use crate::{
     db::{Db, Tx},
     error::Result,
     types::zset::{
-        LexRange, ScoreRange, ScoredMember, ZAddOptions, ZAddOutcome, ZIncrOutcome, ZRangeBy,
-        ZRangeSpec, ZScanPage,
+        KeyPop, KeyScoredMember, LexRange, ScoreRange, ScoredMember, ZAddOptions, ZAddOutcome,
+        ZIncrOutcome, ZPopEnd, ZRangeBy, ZRangeSpec, ZScanPage,
     },
 };
 
@@ -54,6 +57,9 @@ delegate! {
     fn zpopmin(key: &[u8], count: u64) -> Vec<ScoredMember>;
     /// `ZPOPMAX key [count]`: removes and returns up to `count` highest members, highest first.
     fn zpopmax(key: &[u8], count: u64) -> Vec<ScoredMember>;
+    /// `ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]`: the first of `keys` that
+    /// exists and up to `count` members popped from its `end`; `None` if no key exists.
+    fn zmpop(keys: &[&[u8]], end: ZPopEnd, count: u64) -> Option<KeyPop>;
     /// `ZRANDMEMBER key`: a random member with its score; `None` if the key is missing.
     fn zrandmember(key: &[u8]) -> Option<ScoredMember>;
     /// `ZRANDMEMBER key count [WITHSCORES]`: up to `count` distinct random members, or for a
@@ -65,6 +71,73 @@ delegate! {
 }
 
 impl Db {
+    /// `BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]`: as [`Db::zmpop`], but
+    /// while no key exists, blocks this thread until a command fills one of them (clients
+    /// blocked on the same key are served in the order they blocked) or `timeout` passes
+    /// (`None`: wait forever). `None` on timeout.
+    ///
+    /// # Errors
+    /// `WrongType` if the first existing key holds another type (before blocking; a key
+    /// that later receives another type leaves the caller blocked).
+    pub fn bzmpop(
+        &self,
+        keys: &[&[u8]],
+        end: ZPopEnd,
+        count: u64,
+        timeout: Option<Duration>,
+    ) -> Result<Option<KeyPop>> {
+        self.blocking_pop(
+            keys,
+            timeout,
+            |tx| tx.zmpop(keys, end, count),
+            move |tx: &mut Tx<'_>, key: &[u8]| {
+                Ok(tx
+                    .zpop_for_waiter(key, end, count)?
+                    .map(|members| (key.to_vec(), members)))
+            },
+        )
+    }
+
+    /// `BZPOPMIN key [key ...] timeout`: the first of `keys` that exists, with its lowest
+    /// member and score, removed; blocks while no key exists, as [`Db::bzmpop`]. `None` on
+    /// timeout.
+    ///
+    /// # Errors
+    /// As [`Db::bzmpop`].
+    pub fn bzpopmin(
+        &self,
+        keys: &[&[u8]],
+        timeout: Option<Duration>,
+    ) -> Result<Option<KeyScoredMember>> {
+        self.bzpop(keys, ZPopEnd::Min, timeout)
+    }
+
+    /// `BZPOPMAX key [key ...] timeout`: as [`Db::bzpopmin`], with the highest member.
+    ///
+    /// # Errors
+    /// As [`Db::bzmpop`].
+    pub fn bzpopmax(
+        &self,
+        keys: &[&[u8]],
+        timeout: Option<Duration>,
+    ) -> Result<Option<KeyScoredMember>> {
+        self.bzpop(keys, ZPopEnd::Max, timeout)
+    }
+
+    fn bzpop(
+        &self,
+        keys: &[&[u8]],
+        end: ZPopEnd,
+        timeout: Option<Duration>,
+    ) -> Result<Option<KeyScoredMember>> {
+        Ok(self
+            .bzmpop(keys, end, 1, timeout)?
+            .and_then(|(key, members)| {
+                let (member, score) = members.into_iter().next()?;
+                Some((key, member, score))
+            }))
+    }
+
     /// `ZREVRANGE key start stop`: ranks counted from the highest score.
     ///
     /// # Errors

@@ -1,6 +1,7 @@
-//! Redis sorted sets: the single-key commands, over the collection records (see
-//! [`crate::collection`]). The commands of several keys (ZUNION, ZINTER, ZDIFF and their
-//! STORE forms) are in [`super::zset_algebra`].
+//! Redis sorted sets: the single-key commands and the pops (ZMPOP, and the blocking BZPOPMIN,
+//! BZPOPMAX and BZMPOP), over the collection records (see [`crate::collection`]). The
+//! commands that combine several keys (ZUNION, ZINTER, ZDIFF and their STORE forms) are in
+//! [`super::zset_algebra`].
 //!
 //! A sorted set lives in RAM twice ([`ZSet`]): a member → score table, for ZSCORE, ZMSCORE and
 //! the checks of ZADD, and an order-statistic index of (score, member), for everything that
@@ -19,6 +20,11 @@
 //! [`crate::collection::encode_score`]); a removed member one `ElementDelete`, or one `Delete`
 //! of the key when the last members go (ZREM, ZPOP*, ZREMRANGEBY*), as in Redis an emptied
 //! sorted set disappears. A score that does not change writes nothing. Scores are never NaN.
+//!
+//! Pops of several keys take from the first key that exists, as Redis's `genericZpopCommand`
+//! does: a key of another type there is WRONGTYPE even if a sorted set follows it. When every
+//! key is missing, the blocking pops block (see [`crate::blocking`]): a client's pop then runs
+//! in the transaction of the command that filled one of its keys, on that key alone.
 //!
 //! `-0`: Redis 7.0 keeps a sorted set of at most 128 members of at most 64 bytes in a listpack,
 //! which writes an integral score as an integer and so stores `-0` as `0`; a larger one is a
@@ -45,6 +51,22 @@ pub const MAX_RANDOM_PICKS: u64 = 1 << 20;
 
 /// A member and its score, as the range commands return them.
 pub type ScoredMember = (Vec<u8>, f64);
+
+/// What ZMPOP and BZMPOP pop: the key popped from, and its members with their scores, in the
+/// order they were popped.
+pub type KeyPop = (Vec<u8>, Vec<ScoredMember>);
+
+/// What BZPOPMIN and BZPOPMAX pop: the key, the member and its score.
+pub type KeyScoredMember = (Vec<u8>, Vec<u8>, f64);
+
+/// The end of a sorted set a pop takes from (ZMPOP's and BZMPOP's `MIN | MAX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZPopEnd {
+    /// The lowest scores first.
+    Min,
+    /// The highest scores first.
+    Max,
+}
 
 /// ZADD's conditions. Any combination is accepted here and means what Redis's `zsetAdd` makes
 /// of it; the command refuses the incompatible ones (NX with XX, GT or LT; GT with LT).
@@ -734,6 +756,41 @@ impl Tx<'_> {
         Ok(members)
     }
 
+    /// `ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]`: pops up to `count` members
+    /// from `end` of the first of `keys` that exists (a sorted set is never empty), in pop
+    /// order; `None` if none exists. A `count` of 0 pops nothing but still names the key.
+    ///
+    /// # Errors
+    /// `WrongType` if the first existing key holds another type (as in Redis, a sorted set
+    /// after it is not looked at).
+    pub fn zmpop(&mut self, keys: &[&[u8]], end: ZPopEnd, count: u64) -> Result<Option<KeyPop>> {
+        for &key in keys {
+            if self.typed_entry(key, ValueType::ZSet)?.is_some() {
+                let members = self.zpop(key, count, end == ZPopEnd::Max)?;
+                return Ok(Some((key.to_vec(), members)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The pop of a client blocked by BZPOPMIN, BZPOPMAX or BZMPOP, once a command may have
+    /// filled `key`: up to `count` members from `end`, or `None` if `key` is missing or holds
+    /// another type (the client then stays blocked, as Redis leaves a client blocked on a key
+    /// that receives another type).
+    pub(crate) fn zpop_for_waiter(
+        &mut self,
+        key: &[u8],
+        end: ZPopEnd,
+        count: u64,
+    ) -> Result<Option<Vec<ScoredMember>>> {
+        match self.entry(key)? {
+            Some(entry) if entry.vtype == ValueType::ZSet => {
+                Ok(Some(self.zpop(key, count, end == ZPopEnd::Max)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// `ZRANDMEMBER key`: a member chosen uniformly at random, with its score.
     ///
     /// # Errors
@@ -1094,6 +1151,130 @@ mod tests {
         );
         assert_eq!(db.zremrangebyrank(b"z", -1, 100)?, 1);
         assert_eq!(names(db.zrange(b"z", &everything())?), [b"a", b"d"]);
+        Ok(())
+    }
+
+    /// Waits until `n` clients are blocked on `db`'s keys (a thread that was just spawned
+    /// blocks soon, not at once).
+    fn wait_for_blocked(db: &Db, n: usize) -> TestResult {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while db.tx(|tx| Ok(tx.blocked_clients()))? != n {
+            if std::time::Instant::now() > deadline {
+                return Err(format!("{n} blocked clients never showed up").into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        Ok(())
+    }
+
+    fn join<T>(thread: std::thread::JoinHandle<Result<T>>) -> std::result::Result<T, String> {
+        thread
+            .join()
+            .map_err(|_| "the thread panicked".to_owned())?
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_thread_blocked_in_bzpopmin_is_woken_by_a_zadd_from_another_thread() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(dir.path())?;
+        let waiter = {
+            let db = db.clone();
+            std::thread::spawn(move || db.bzpopmin(&[b"none", b"z"], None))
+        };
+        wait_for_blocked(&db, 1)?;
+        db.zadd(b"z", ZAddOptions::default(), &[(2.0, b"b"), (1.0, b"a")])?;
+        assert_eq!(join(waiter)?, Some((b"z".to_vec(), b"a".to_vec(), 1.0)));
+        assert_eq!(db.zrange(b"z", &everything())?, [(b"b".to_vec(), 2.0)]);
+        assert_eq!(db.tx(|tx| Ok(tx.blocked_clients()))?, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn clients_blocked_on_one_key_are_served_in_the_order_they_blocked() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(dir.path())?;
+        let spawn = |db: &Db| {
+            let db = db.clone();
+            std::thread::spawn(move || db.bzpopmax(&[b"z"], None))
+        };
+        let first = spawn(&db);
+        wait_for_blocked(&db, 1)?;
+        let second = spawn(&db);
+        wait_for_blocked(&db, 2)?;
+        // One member: only the first waiter gets it, the second stays blocked.
+        db.zadd(b"z", ZAddOptions::default(), &[(1.0, b"a")])?;
+        assert_eq!(join(first)?, Some((b"z".to_vec(), b"a".to_vec(), 1.0)));
+        assert_eq!(db.tx(|tx| Ok(tx.blocked_clients()))?, 1);
+        assert!(!second.is_finished());
+        db.zadd(b"z", ZAddOptions::default(), &[(2.0, b"b"), (3.0, b"c")])?;
+        assert_eq!(join(second)?, Some((b"z".to_vec(), b"c".to_vec(), 3.0)));
+        assert_eq!(db.zrange(b"z", &everything())?, [(b"b".to_vec(), 2.0)]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_blocking_pop_that_times_out_returns_none() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(dir.path())?;
+        let timeout = std::time::Duration::from_millis(50);
+        let start = std::time::Instant::now();
+        assert_eq!(db.bzpopmin(&[b"z"], Some(timeout))?, None);
+        assert!(start.elapsed() >= timeout);
+        assert_eq!(db.bzmpop(&[b"z"], ZPopEnd::Max, 3, Some(timeout))?, None);
+        assert_eq!(db.tx(|tx| Ok(tx.blocked_clients()))?, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_waiter_ignores_another_type_and_bzmpop_takes_its_count() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(dir.path())?;
+        let waiter = {
+            let db = db.clone();
+            std::thread::spawn(move || db.bzmpop(&[b"z"], ZPopEnd::Max, 2, None))
+        };
+        wait_for_blocked(&db, 1)?;
+        // A hash on the key wakes nobody, and fails nothing.
+        db.hset(b"z", &[(b"f", b"v")])?;
+        assert_eq!(db.tx(|tx| Ok(tx.blocked_clients()))?, 1);
+        db.del(&[b"z"])?;
+        let pairs: Vec<(f64, &[u8])> = vec![(1.0, b"a"), (2.0, b"b"), (3.0, b"c")];
+        db.zadd(b"z", ZAddOptions::default(), &pairs)?;
+        assert_eq!(
+            join(waiter)?,
+            Some((
+                b"z".to_vec(),
+                vec![(b"c".to_vec(), 3.0), (b"b".to_vec(), 2.0)]
+            ))
+        );
+        assert_eq!(db.zrange(b"z", &everything())?, [(b"a".to_vec(), 1.0)]);
+        Ok(())
+    }
+
+    #[test]
+    fn zmpop_pops_from_the_first_existing_key_and_refuses_another_type_there() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(dir.path())?;
+        let pairs: Vec<(f64, &[u8])> = vec![(1.0, b"a"), (2.0, b"b")];
+        db.zadd(b"z", ZAddOptions::default(), &pairs)?;
+        db.set(b"s", b"x", crate::SetOptions::default())?;
+        assert_eq!(db.zmpop(&[b"none"], ZPopEnd::Min, 1)?, None);
+        assert!(matches!(
+            db.zmpop(&[b"none", b"s", b"z"], ZPopEnd::Min, 1),
+            Err(Error::WrongType)
+        ));
+        // A sorted set before the string is popped, the string never looked at.
+        assert_eq!(
+            db.zmpop(&[b"z", b"s"], ZPopEnd::Min, 10)?,
+            Some((
+                b"z".to_vec(),
+                pairs.iter().map(|&(s, m)| (m.to_vec(), s)).collect()
+            ))
+        );
+        assert_eq!(db.value_type(b"z")?, None);
+        // It does not block either: a blocking pop finds the same error at once.
+        assert!(matches!(db.bzpopmin(&[b"s"], None), Err(Error::WrongType)));
         Ok(())
     }
 

@@ -18,6 +18,10 @@
 //! ZRANK and ZREVRANK are never sent `WITHSCORE`: kvdb accepts it as Redis 7.2 does, the
 //! 7.0 oracle answers a wrong-arity error.
 //!
+//! Pops: ZMPOP on any keys; the blocking BZPOPMIN, BZPOPMAX and BZMPOP always with a tiny
+//! timeout (or a refused one), so that on missing keys both sides answer nil after a few
+//! milliseconds instead of blocking the sequence. Their replies are compared exactly.
+//!
 //! Random replies: ZRANDMEMBER is compared by shape (count, distinct members for a positive
 //! count), and in full when the count covers the whole set; a single ZSCAN call is compared by
 //! shape, and its members must be among Redis's when Redis returned the whole set (a small
@@ -56,7 +60,17 @@ pub const COMMANDS: &[(&str, u32)] = &[
     ("ZPOPMAX", 3),
     ("ZRANDMEMBER", 5),
     ("ZSCAN", 4),
+    ("ZMPOP", 4),
+    ("BZPOPMIN", 2),
+    ("BZPOPMAX", 2),
+    ("BZMPOP", 3),
 ];
+
+/// Timeouts of the blocking pops: a few milliseconds at most (a missing key is waited on).
+const TIMEOUTS: &[&str] = &["0.01", "0.01", "0.005", "0.001", "1e-3", ".002"];
+
+/// Timeouts that must be refused: not a number, negative, or out of range.
+const BAD_TIMEOUTS: &[&str] = &["abc", "", "-1", "-0.5", "1e400", "inf", "nan", "1s"];
 
 /// Keys whose members all have the score 0, for lex ranges.
 const LEX_KEYS: &[&str] = &["zlex0", "zlex1"];
@@ -391,6 +405,66 @@ fn zscan_options(rng: &mut Rng) -> Vec<Vec<u8>> {
     out
 }
 
+fn timeout(rng: &mut Rng) -> Vec<u8> {
+    text(if rng.u32(0..12) == 0 {
+        pick(rng, BAD_TIMEOUTS)
+    } else {
+        pick(rng, TIMEOUTS)
+    })
+}
+
+/// `numkeys key [key ...] <MIN | MAX> [COUNT count]` of ZMPOP and BZMPOP: mostly well formed,
+/// sometimes with a numkeys that is refused or does not match the keys, a wrong end, a bad,
+/// missing or repeated COUNT, or junk after it.
+fn mpop_args(rng: &mut Rng) -> Vec<Vec<u8>> {
+    let keys: Vec<Vec<u8>> = (0..rng.usize(1..4)).map(|_| key(rng)).collect();
+    let numkeys = match rng.u32(0..20) {
+        0 => text(pick(
+            rng,
+            &["0", "-1", "abc", "", "9223372036854775807", "01"],
+        )),
+        1 => (keys.len() + 1).to_string().into_bytes(),
+        2 if keys.len() > 1 => (keys.len() - 1).to_string().into_bytes(),
+        _ => keys.len().to_string().into_bytes(),
+    };
+    let mut out = vec![numkeys];
+    out.extend(keys);
+    out.push(text(if rng.u32(0..15) == 0 {
+        pick(rng, &["foo", "LEFT", "MINN", ""])
+    } else {
+        pick(rng, &["MIN", "MAX", "min", "max", "Max"])
+    }));
+    match rng.u32(0..10) {
+        0..4 => {}
+        4..8 => {
+            out.push(text(pick(rng, &["COUNT", "count"])));
+            out.push(text(pick(
+                rng,
+                &[
+                    "1",
+                    "2",
+                    "3",
+                    "10",
+                    "1",
+                    "2",
+                    "0",
+                    "-1",
+                    "abc",
+                    "9223372036854775807",
+                ],
+            )));
+        }
+        8 => out.push(text("COUNT")),
+        _ => {
+            out.push(text(pick(rng, &["COUNT", "FOO"])));
+            out.push(text("1"));
+            out.push(text(pick(rng, &["COUNT", "x"])));
+            out.push(text("2"));
+        }
+    }
+    out
+}
+
 /// The arguments (after the name) of command `name`.
 pub fn command(rng: &mut Rng, name: &str) -> Vec<Vec<u8>> {
     match name {
@@ -435,6 +509,17 @@ pub fn command(rng: &mut Rng, name: &str) -> Vec<Vec<u8>> {
             out
         }
         "ZRANDMEMBER" => randmember_args(rng),
+        "ZMPOP" => mpop_args(rng),
+        "BZMPOP" => {
+            let mut out = vec![timeout(rng)];
+            out.extend(mpop_args(rng));
+            out
+        }
+        "BZPOPMIN" | "BZPOPMAX" => {
+            let mut out: Vec<Vec<u8>> = (0..rng.usize(1..4)).map(|_| key(rng)).collect();
+            out.push(timeout(rng));
+            out
+        }
         "ZSCAN" => {
             let mut out = vec![key(rng), cursor(rng)];
             out.extend(zscan_options(rng));
@@ -454,6 +539,14 @@ pub fn compare(
     match name {
         "ZRANDMEMBER" => Some(zrandmember(argv, kvdb, redis)),
         "ZSCAN" => Some(zscan(argv, kvdb, redis)),
+        // Nothing popped is a null array (RESP2 `*-1`), which redis-rs reads as the same nil
+        // as `$-1`: the in-process comparison sees Redis answer `Nil`. The raw-wire
+        // comparisons keep the difference.
+        "ZMPOP" | "BZMPOP" | "BZPOPMIN" | "BZPOPMAX"
+            if *kvdb == Reply::NilArray && *redis == Reply::Nil =>
+        {
+            Some(Ok(()))
+        }
         _ => None,
     }
 }
@@ -657,6 +750,85 @@ mod scripted {
             err("WRONGTYPE Operation against a key holding the wrong kind of value"),
         );
         Ok(())
+    }
+
+    #[test]
+    fn pops_of_several_keys_match_redis() -> TestResult {
+        let _serial = serial();
+        let server = Server::start()?;
+        let mut p = Pair::new(&server)?;
+        let syntax = || err("ERR syntax error");
+        let numkeys = || err("ERR numkeys should be greater than 0");
+        let count = || err("ERR count should be greater than 0");
+        let wrongtype = || err("WRONGTYPE Operation against a key holding the wrong kind of value");
+        p.expect(
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"],
+            Reply::Integer(4),
+        );
+        p.expect(&["SET", "s", "x"], Reply::ok());
+        // Argument errors in zmpopGenericCommand's order, then BZMPOP's timeout.
+        p.expect(&["ZMPOP", "0", "z", "MIN"], numkeys());
+        p.expect(&["ZMPOP", "abc", "z", "MIN"], numkeys());
+        p.expect(&["ZMPOP", "3", "z", "MIN"], syntax());
+        p.expect(&["ZMPOP", "9223372036854775807", "z", "MIN"], syntax());
+        p.expect(&["ZMPOP", "1", "z", "MIN", "COUNT"], syntax());
+        p.expect(
+            &["ZMPOP", "1", "z", "MIN", "COUNT", "1", "COUNT", "1"],
+            syntax(),
+        );
+        p.expect(&["ZMPOP", "1", "s", "MIN", "COUNT", "0"], count());
+        p.expect(&["BZMPOP", "abc", "0", "z", "MIN"], numkeys());
+        p.expect(&["BZMPOP", "abc", "1", "z", "FOO"], syntax());
+        p.expect(&["BZMPOP", "abc", "1", "z", "MIN", "COUNT", "-1"], count());
+        p.expect(
+            &["BZMPOP", "abc", "1", "z", "MIN"],
+            err("ERR timeout is not a float or out of range"),
+        );
+        p.expect(
+            &["BZMPOP", "-1", "1", "z", "MIN"],
+            err("ERR timeout is negative"),
+        );
+        p.expect(&["BZPOPMIN", "s", "1e400"], err("ERR timeout is negative"));
+        // The first existing key decides: WRONGTYPE before a sorted set, none after one.
+        p.expect(&["ZMPOP", "2", "nokey", "s", "MIN"], wrongtype());
+        p.expect(&["BZPOPMIN", "nokey", "s", "z", "0"], wrongtype());
+        p.expect(&["BZMPOP", "0", "2", "s", "z", "MAX"], wrongtype());
+        p.agree(&["BZPOPMIN", "nokey", "z", "s", "0"]);
+        p.agree(&["BZPOPMAX", "z", "0"]);
+        p.agree(&["ZMPOP", "2", "nokey", "z", "max", "count", "1"]);
+        p.agree(&[
+            "BZMPOP",
+            "0",
+            "1",
+            "z",
+            "MIN",
+            "COUNT",
+            "9223372036854775807",
+        ]);
+        p.agree(&["EXISTS", "z"]);
+        // Nothing to pop: a nil array (seen here as redis-rs's nil, see [`super::compare`]),
+        // after the timeout for the blocking ones.
+        p.agree(&["ZMPOP", "1", "z", "MIN"]);
+        p.agree(&["BZPOPMIN", "z", "nokey", "0.01"]);
+        p.agree(&["BZMPOP", "0.01", "1", "z", "MIN"]);
+        // Inside MULTI they never block.
+        p.expect(&["MULTI"], Reply::ok());
+        p.agree(&["BZPOPMAX", "z", "0"]);
+        p.agree(&["ZADD", "z", "1", "a"]);
+        p.agree(&["BZMPOP", "0", "1", "z", "MIN", "COUNT", "2"]);
+        p.agree(&["BZMPOP", "0", "1", "z", "MIN", "COUNT", "2"]);
+        let (kvdb, redis) = p.both(&["EXEC"]);
+        assert_eq!(redis_rs_nils(kvdb), redis);
+        Ok(())
+    }
+
+    /// `reply` with its null arrays turned into nils, as redis-rs reads them.
+    fn redis_rs_nils(reply: Reply) -> Reply {
+        match reply {
+            Reply::NilArray => Reply::Nil,
+            Reply::Array(items) => Reply::Array(items.into_iter().map(redis_rs_nils).collect()),
+            other => other,
+        }
     }
 
     #[test]
