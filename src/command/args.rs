@@ -62,6 +62,29 @@ pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
     })
 }
 
+/// The `[MATCH pattern] [COUNT count]` options of HSCAN, SSCAN and ZSCAN, in any order (the
+/// last of each wins): the pattern (`None` for none or `*`) and the count (default 10). A
+/// missing value, an unknown option or a count below 1 is `ERR syntax error`, as in Redis.
+pub fn scan_options<'a>(options: &[&'a [u8]]) -> Result<(Option<&'a [u8]>, usize), Reply> {
+    let mut pattern = None;
+    let mut count = 10usize;
+    for pair in options.chunks(2) {
+        match *pair {
+            [option, value] if is(option, "COUNT") => {
+                count = usize::try_from(int(value)?)
+                    .ok()
+                    .filter(|&c| c >= 1)
+                    .ok_or_else(syntax_error)?;
+            }
+            [option, value] if is(option, "MATCH") => {
+                pattern = Some(value).filter(|p| *p != b"*");
+            }
+            _ => return Err(syntax_error()),
+        }
+    }
+    Ok((pattern, count))
+}
+
 /// `ERR value is not a valid float`
 pub fn not_float() -> Reply {
     Reply::err("value is not a valid float")

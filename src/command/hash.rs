@@ -7,7 +7,7 @@
 //! count) before the key's type, and HSCAN's cursor before the key but its options only once
 //! the key is known to hold a hash.
 
-use super::args::{CmdResult, int, is, parse_cursor, syntax_error};
+use super::args::{CmdResult, int, is, parse_cursor, scan_options, syntax_error};
 use super::{Ctx, FAST, KEY1, RO, RW, Reply, commands};
 use crate::keydir::ValueType;
 use crate::resp::Protocol;
@@ -215,23 +215,7 @@ pub(super) fn hscan(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
     if ctx.tx.typed_entry(argv[1], ValueType::Hash)?.is_none() {
         return Ok(scan_reply(0, Vec::new()));
     }
-    let mut pattern = None;
-    let mut count = 10usize;
-    let mut i = 3;
-    while i < argv.len() {
-        let value = argv.get(i + 1).copied().ok_or_else(syntax_error)?;
-        if is(argv[i], "COUNT") {
-            count = usize::try_from(int(value)?)
-                .ok()
-                .filter(|&c| c >= 1)
-                .ok_or_else(syntax_error)?;
-        } else if is(argv[i], "MATCH") {
-            pattern = Some(value);
-        } else {
-            return Err(syntax_error());
-        }
-        i += 2;
-    }
+    let (pattern, count) = scan_options(&argv[3..])?;
     let page = ctx.tx.hscan(argv[1], cursor, pattern, count)?;
     Ok(scan_reply(page.cursor, page.pairs))
 }

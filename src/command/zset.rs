@@ -21,7 +21,9 @@
 //! ZRANK and ZREVRANK accept Redis 7.2's `WITHSCORE` (answering `[rank, score]`); any other
 //! fourth argument gets the arity error Redis 7.0 gives to every fourth argument.
 
-use super::args::{CmdResult, float, int, is, lenient_float, parse_cursor, syntax_error};
+use super::args::{
+    CmdResult, float, int, is, lenient_float, parse_cursor, scan_options, syntax_error,
+};
 use super::blocking::{block, timeout};
 use super::{Ctx, FAST, KEY1, KEY12, NO_KEYS, RO, RW, Reply, commands};
 use crate::resp::{Protocol, format_double};
@@ -643,23 +645,7 @@ pub(super) fn zscan(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
             Reply::Array(Vec::new()),
         ]));
     }
-    let mut pattern = None;
-    let mut n = 10usize;
-    let mut i = 3;
-    while let Some(&option) = argv.get(i) {
-        let value = argv.get(i + 1).copied();
-        match value {
-            Some(value) if is(option, "COUNT") => {
-                n = usize::try_from(int(value)?)
-                    .ok()
-                    .filter(|&c| c >= 1)
-                    .ok_or_else(syntax_error)?;
-            }
-            Some(value) if is(option, "MATCH") => pattern = Some(value).filter(|p| *p != b"*"),
-            _ => return Err(syntax_error()),
-        }
-        i += 2;
-    }
+    let (pattern, n) = scan_options(&argv[3..])?;
     let page = ctx.tx.zscan(key, cursor, pattern, n)?;
     let mut items = Vec::with_capacity(page.members.len() * 2);
     for (member, score) in page.members {
