@@ -1,22 +1,28 @@
 //! Model-based property test of the storage core, with reopens and simulated crashes.
 //!
 //! Each case is a random sequence of commands over a few keys in three databases: strings,
-//! hashes, sets and sorted sets, the keyspace and TTL commands applied to all of them, and
-//! string commands hitting collections and the reverse (WRONGTYPE). Collections draw their
-//! fields, members and scores from small alphabets, so elements collide, collections empty
-//! (and must disappear) and are recreated under a new version. The commands are interleaved
-//! with clock moves, reopens and crashes (see [`crashfs`]): kills, torn tails, power cuts
-//! between commands, and power cuts planned at the n-th file event, which strike inside a
-//! command. Every reply is compared with the in-memory [`model`], as a RESP2 client would see it
-//! (sorted where Redis leaves the order unspecified: HGETALL, SMEMBERS). After each reopen or
-//! crash, and at the end, the whole state is compared: TYPE and PEXPIRETIME of every key in
-//! every database used, its whole value (GET; HGETALL, HLEN and HGET of every field; SMEMBERS,
-//! SCARD and SISMEMBER of every member; ZRANGE 0 -1 WITHSCORES, ZCARD and ZSCORE of every
-//! member), then DBSIZE of all 16 databases.
+//! hashes, sets, sorted sets and lists, the keyspace and TTL commands applied to all of them,
+//! and string commands hitting collections and the reverse (WRONGTYPE). Collections draw their
+//! fields, members, scores and elements from small alphabets, so elements collide, collections
+//! empty (and must disappear) and are recreated under a new version. Lists get every write
+//! command (pushes, pops with and without a count, LINSERT, LSET, LREM, LTRIM, LMOVE,
+//! RPOPLPUSH, LMPOP) and the blocking pops with a short timeout, which in a single-threaded
+//! test either pop at once or time out; and now and then a burst of 40 LINSERTs next to the
+//! same pivot, which uses up the gap between two positions and makes kvdb renumber the list
+//! (see `src/collection/list.rs`). The commands are interleaved with clock moves, reopens and
+//! crashes (see [`crashfs`]): kills, torn tails, power cuts between commands, and power cuts
+//! planned at the n-th file event, which strike inside a command. Every reply is compared with
+//! the in-memory [`model`], as a RESP2 client would see it (sorted where Redis leaves the order
+//! unspecified: HGETALL, SMEMBERS). After each reopen or crash, and at the end, the whole state
+//! is compared: TYPE and PEXPIRETIME of every key in every database used, its whole value (GET;
+//! HGETALL, HLEN and HGET of every field; SMEMBERS, SCARD and SISMEMBER of every member; ZRANGE
+//! 0 -1 WITHSCORES, ZCARD and ZSCORE of every member; LRANGE 0 -1, LLEN, LINDEX at the head,
+//! middle and tail, and LPOS ... COUNT 0 of every element of the alphabet), then DBSIZE of all
+//! 16 databases.
 //!
 //! The model itself is checked against a real Redis 7.0 by the ignored test
 //! `the_model_answers_as_redis_7_0_does`, on the commands whose replies do not depend on the
-//! clock.
+//! clock (the blocking pops included: Redis, too, times out on them with nobody to push).
 //!
 //! What a crash must preserve, where `end` is the log position the crash image holds:
 //! * exactly the state after the last command whose records end at or before `end`
@@ -45,8 +51,8 @@ use proptest::test_runner::TestCaseError;
 
 use crashfs::{Crash, CrashFs, Pos};
 use model::{
-    Cond, DBS, Data, ExpireUnit, FIELDS, HashRead, KEYS, MEMBERS, Model, Op, SCORES, SetRead,
-    TtlArg, ZSetRead, full_reads, live,
+    Cond, DBS, Data, ELEMENTS, ExpireUnit, FIELDS, HashRead, KEYS, ListRead, MEMBERS, Model, Op,
+    SCORES, SetRead, TtlArg, ZSetRead, full_reads, live,
 };
 
 /// Where the manual clock starts: a realistic Unix time in ms.
@@ -480,6 +486,8 @@ const HASH_HOME: usize = 0;
 const SET_HOME: usize = 1;
 /// See [`STRING_HOME`].
 const ZSET_HOME: usize = 2;
+/// See [`STRING_HOME`].
+const LIST_HOME: usize = 4;
 
 fn key_of(home: usize) -> impl Strategy<Value = usize> {
     prop_oneof![3 => Just(home), 1 => key()]
@@ -690,6 +698,116 @@ fn zset_op() -> impl Strategy<Value = Op> {
     ]
 }
 
+fn element() -> impl Strategy<Value = usize> {
+    0..ELEMENTS.len()
+}
+
+/// A pushed or written list element: mostly one of [`ELEMENTS`] (which pivots, LREM and LPOS
+/// look for), sometimes a long one that compresses.
+fn list_value() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        6 => element().prop_map(|e| ELEMENTS[e].as_bytes().to_vec()),
+        1 => (b'a'..=b'z', 60..200usize).prop_map(|(c, n)| vec![c; n]),
+    ]
+}
+
+/// The keys of LMPOP and the blocking pops: one to three, mostly the list home.
+fn list_keys() -> impl Strategy<Value = Vec<usize>> {
+    vec(key_of(LIST_HOME), 1..=3)
+}
+
+fn list_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => (db(), key_of(LIST_HOME), any::<bool>(), prop::bool::weighted(0.2), vec(list_value(), 1..=4))
+            .prop_map(|(db, key, left, only_if_exists, elements)| Op::Push { db, key, left, only_if_exists, elements }),
+        3 => (db(), key_of(LIST_HOME), any::<bool>(), prop_oneof![4 => Just(None), 4 => (0..=3i64).prop_map(Some), 1 => Just(Some(-1))])
+            .prop_map(|(db, key, left, count)| Op::Pop { db, key, left, count }),
+        2 => (db(), key_of(LIST_HOME), any::<bool>(), element(), list_value())
+            .prop_map(|(db, key, before, pivot, element)| Op::LInsert { db, key, before, pivot, element }),
+        1 => (db(), key_of(LIST_HOME), -4..=4i64, list_value())
+            .prop_map(|(db, key, index, element)| Op::LSet { db, key, index, element }),
+        2 => (db(), key_of(LIST_HOME), -2..=2i64, element())
+            .prop_map(|(db, key, count, element)| Op::LRem { db, key, count, element }),
+        1 => (db(), key_of(LIST_HOME), -5..=2i64, -5..=5i64)
+            .prop_map(|(db, key, start, stop)| Op::LTrim { db, key, start, stop }),
+        2 => (db(), key_of(LIST_HOME), key_of(LIST_HOME), any::<bool>(), any::<bool>(), prop::bool::weighted(0.25))
+            .prop_map(|(db, src, dst, from_left, to_left, rpoplpush)| {
+                let (from_left, to_left) = if rpoplpush { (false, true) } else { (from_left, to_left) };
+                Op::LMove { db, src, dst, from_left, to_left, rpoplpush, block: false }
+            }),
+        1 => (db(), list_keys(), any::<bool>(), prop_oneof![2 => Just(None), 3 => (1..=3i64).prop_map(Some), 1 => Just(Some(0))])
+            .prop_map(|(db, keys, left, count)| Op::LMPop { db, keys, left, count, block: false }),
+        // Blocking pops: at once when a list is there, else after BLOCK_TIMEOUT (real time).
+        1 => prop_oneof![
+            (db(), list_keys(), any::<bool>()).prop_map(|(db, keys, left)| Op::BPop { db, keys, left }),
+            (db(), key_of(LIST_HOME), key_of(LIST_HOME), any::<bool>(), any::<bool>(), prop::bool::weighted(0.25))
+                .prop_map(|(db, src, dst, from_left, to_left, rpoplpush)| {
+                    let (from_left, to_left) = if rpoplpush { (false, true) } else { (from_left, to_left) };
+                    Op::LMove { db, src, dst, from_left, to_left, rpoplpush, block: true }
+                }),
+            (db(), list_keys(), any::<bool>(), prop::option::of(1..=3i64))
+                .prop_map(|(db, keys, left, count)| Op::LMPop { db, keys, left, count, block: true }),
+        ],
+        4 => (
+            db(),
+            key_of(LIST_HOME),
+            prop_oneof![
+                3 => (-4..=2i64, -4..=4i64).prop_map(|(start, stop)| ListRead::Range { start, stop }),
+                2 => (-4..=4i64).prop_map(ListRead::Index),
+                1 => Just(ListRead::Len),
+                3 => (
+                    element(),
+                    prop_oneof![3 => Just(None), 3 => (-2..=2i64).prop_map(Some)],
+                    prop_oneof![3 => Just(None), 3 => (0..=2i64).prop_map(Some), 1 => Just(Some(-1))],
+                    prop_oneof![3 => Just(None), 3 => (0..=3i64).prop_map(Some), 1 => Just(Some(-1))],
+                )
+                    .prop_map(|(element, rank, count, maxlen)| ListRead::Pos { element, rank, count, maxlen }),
+            ],
+        )
+            .prop_map(|(db, key, read)| Op::LRead { db, key, read }),
+    ]
+}
+
+/// On the list home key: an RPUSH that leaves the pivot with a neighbour on the side of the
+/// inserts, then 40 LINSERTs BEFORE (or AFTER) the same pivot in a row. Each goes into the gap
+/// next to the element the previous one inserted (the pivot is the first match, which may be
+/// an inserted element equal to it), halving the gap between two positions, so the gap is used
+/// up after 32 inserts and kvdb renumbers the list; unless the pivot, found first elsewhere in
+/// a list that already held it, is the head (BEFORE) or the tail (AFTER).
+fn linsert_burst() -> impl Strategy<Value = Vec<Op>> {
+    (
+        db(),
+        Just(LIST_HOME),
+        prop::bool::weighted(0.7),
+        element(),
+        vec(list_value(), 40),
+    )
+        .prop_map(|(db, key, before, pivot, inserted)| {
+            let other = ELEMENTS[(pivot + 1) % ELEMENTS.len()].as_bytes().to_vec();
+            let pivot_value = ELEMENTS[pivot].as_bytes().to_vec();
+            let elements = if before {
+                vec![other, pivot_value]
+            } else {
+                vec![pivot_value, other]
+            };
+            let mut ops = vec![Op::Push {
+                db,
+                key,
+                left: false,
+                only_if_exists: false,
+                elements,
+            }];
+            ops.extend(inserted.into_iter().map(|element| Op::LInsert {
+                db,
+                key,
+                before,
+                pivot,
+                element,
+            }));
+            ops
+        })
+}
+
 /// Clock moves, reopens and crashes.
 fn harness_op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -702,16 +820,23 @@ fn harness_op() -> impl Strategy<Value = Op> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        26 => string_op(),
-        10 => hash_op(),
-        10 => set_op(),
-        15 => zset_op(),
-        7 => harness_op(),
+        26 => string_op().boxed(),
+        10 => hash_op().boxed(),
+        10 => set_op().boxed(),
+        15 => zset_op().boxed(),
+        22 => list_op().boxed(),
+        7 => harness_op().boxed(),
     ]
 }
 
+/// Up to 100 steps; a step is one op, or now and then a burst of LINSERTs (see
+/// [`linsert_burst`]).
 fn ops() -> impl Strategy<Value = Vec<Op>> {
-    vec(op(), 1..100)
+    vec(
+        prop_oneof![80 => op().prop_map(|op| vec![op]), 1 => linsert_burst()],
+        1..100,
+    )
+    .prop_map(|steps| steps.into_iter().flatten().collect())
 }
 
 /// `cases` per test, unless `PROPTEST_CASES` asks for another number (for longer soak runs).

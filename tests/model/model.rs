@@ -1,7 +1,7 @@
 //! The operations of the model test and the in-memory model they are checked against.
 //!
 //! The model is a `BTreeMap` from (database, key) to (value, expiry), where a value is a string,
-//! a hash, a set or a sorted set, written from the Redis 7.0 command reference and source, not
+//! a hash, a set, a sorted set or a list, written from the Redis 7.0 command reference and source, not
 //! from kvdb's code. Expiry is applied on every step: a key whose expiry is at or before the
 //! model's clock is gone, which is what Redis guarantees to clients whether the key was removed
 //! lazily, actively, or not yet at all. A collection never stays empty: the command that removes
@@ -18,13 +18,20 @@ use kvdb::Reply;
 use crate::crashfs::Crash;
 
 /// The key space: few keys, so commands collide; one longer than the keydir's inline limit.
-pub const KEYS: [&str; 4] = ["a", "b", "c", "key-with-a-name-longer-than-inline"];
+pub const KEYS: [&str; 5] = ["a", "b", "c", "key-with-a-name-longer-than-inline", "d"];
 /// Databases the operations use; the others must stay empty.
 pub const DBS: u8 = 3;
 /// Hash fields: few, so they collide; the empty one; one longer than the inline name limit.
 pub const FIELDS: [&str; 4] = ["f", "g", "", "field-name-longer-than-the-inline-limit"];
 /// Set and sorted-set members (shared, so ZUNIONSTORE mixes sets and sorted sets).
 pub const MEMBERS: [&str; 4] = ["m", "n", "", "member-name-longer-than-the-inline-limit"];
+/// List elements that pivots, LREM, LPOS and pushes share, so that they meet: few, the empty
+/// one, one longer than the inline name limit. Pushes also add long elements that compress.
+pub const ELEMENTS: [&str; 4] = ["x", "y", "", "element-longer-than-the-inline-limit"];
+/// The timeout of the blocking commands (BLPOP...), in seconds: a single-threaded test has
+/// nobody to push while it waits, so a command that finds nothing times out after it (in real
+/// time) and answers a nil array, as Redis does.
+pub const BLOCK_TIMEOUT: &str = "0.01";
 /// Scores and increments as the client spells them. All finite ones are exact in binary except
 /// 0.1, whose printing (`%.17g`) differs from the shortest form; `x` is not a float. Sums stay
 /// exact or commutative, so the order Redis adds them in never matters (see `ZUnionStore`).
@@ -55,6 +62,8 @@ pub enum Val {
     Set(BTreeSet<Vec<u8>>),
     /// A sorted set: member -> score (never empty, never NaN).
     ZSet(BTreeMap<Vec<u8>, f64>),
+    /// A list, head first (never empty).
+    List(Vec<Vec<u8>>),
 }
 
 impl Val {
@@ -65,6 +74,7 @@ impl Val {
             Val::Hash(_) => "hash",
             Val::Set(_) => "set",
             Val::ZSet(_) => "zset",
+            Val::List(_) => "list",
         }
     }
 
@@ -74,6 +84,7 @@ impl Val {
             Val::Hash(h) => h.is_empty(),
             Val::Set(s) => s.is_empty(),
             Val::ZSet(z) => z.is_empty(),
+            Val::List(l) => l.is_empty(),
         }
     }
 }
@@ -185,6 +196,24 @@ pub enum ZSetRead {
     Card,
     /// ZRANK key member
     Rank(usize),
+}
+
+/// A read of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListRead {
+    /// LRANGE key start stop
+    Range { start: i64, stop: i64 },
+    /// LINDEX key index
+    Index(i64),
+    /// LLEN key
+    Len,
+    /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len], element of [`ELEMENTS`]
+    Pos {
+        element: usize,
+        rank: Option<i64>,
+        count: Option<i64>,
+        maxlen: Option<i64>,
+    },
 }
 
 /// One step of a test case.
@@ -355,6 +384,77 @@ pub enum Op {
         weights: Option<Vec<&'static str>>,
         aggregate: Option<&'static str>,
     },
+    /// LPUSH / RPUSH key element [element ...], or LPUSHX / RPUSHX (`only_if_exists`)
+    Push {
+        db: u8,
+        key: usize,
+        left: bool,
+        only_if_exists: bool,
+        elements: Vec<Vec<u8>>,
+    },
+    /// LPOP / RPOP key [count]
+    Pop {
+        db: u8,
+        key: usize,
+        left: bool,
+        count: Option<i64>,
+    },
+    /// LINSERT key BEFORE|AFTER pivot element (pivot of [`ELEMENTS`])
+    LInsert {
+        db: u8,
+        key: usize,
+        before: bool,
+        pivot: usize,
+        element: Vec<u8>,
+    },
+    /// LSET key index element
+    LSet {
+        db: u8,
+        key: usize,
+        index: i64,
+        element: Vec<u8>,
+    },
+    /// LREM key count element (element of [`ELEMENTS`])
+    LRem {
+        db: u8,
+        key: usize,
+        count: i64,
+        element: usize,
+    },
+    /// LTRIM key start stop
+    LTrim {
+        db: u8,
+        key: usize,
+        start: i64,
+        stop: i64,
+    },
+    /// LMOVE source destination LEFT|RIGHT LEFT|RIGHT; RPOPLPUSH source destination
+    /// (`rpoplpush`, with `from_left` false and `to_left` true); BLMOVE ... timeout (`block`)
+    LMove {
+        db: u8,
+        src: usize,
+        dst: usize,
+        from_left: bool,
+        to_left: bool,
+        rpoplpush: bool,
+        block: bool,
+    },
+    /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]; BLMPOP timeout ... (`block`)
+    LMPop {
+        db: u8,
+        keys: Vec<usize>,
+        left: bool,
+        count: Option<i64>,
+        block: bool,
+    },
+    /// BLPOP / BRPOP key [key ...] timeout
+    BPop {
+        db: u8,
+        keys: Vec<usize>,
+        left: bool,
+    },
+    /// LRANGE / LINDEX / LLEN / LPOS
+    LRead { db: u8, key: usize, read: ListRead },
     /// Moves the manual clock forward.
     Advance(u64),
     /// Drops the database and opens it again.
@@ -376,6 +476,37 @@ fn field(i: usize) -> Vec<u8> {
 
 fn member(i: usize) -> Vec<u8> {
     MEMBERS[i].as_bytes().to_vec()
+}
+
+fn element(i: usize) -> Vec<u8> {
+    ELEMENTS[i].as_bytes().to_vec()
+}
+
+fn side(left: bool) -> Vec<u8> {
+    (if left { "LEFT" } else { "RIGHT" }).as_bytes().to_vec()
+}
+
+/// Pops one element from the head (`left`) or the tail of a non-empty list.
+fn pop(list: &mut Vec<Vec<u8>>, left: bool) -> Vec<u8> {
+    if left {
+        list.remove(0)
+    } else {
+        list.pop().expect("a list is never empty")
+    }
+}
+
+/// Pops up to `n` elements from one end of `list`, in the order they are popped.
+fn pop_n(list: &mut Vec<Vec<u8>>, left: bool, n: usize) -> Reply {
+    let n = n.min(list.len());
+    let mut popped: Vec<Vec<u8>> = if left {
+        list.drain(..n).collect()
+    } else {
+        list.drain(list.len() - n..).collect()
+    };
+    if !left {
+        popped.reverse();
+    }
+    Reply::Array(popped.into_iter().map(Reply::Bulk).collect())
 }
 
 fn ok() -> Reply {
@@ -709,6 +840,167 @@ impl Op {
                 }
                 (*db, argv)
             }
+            Op::Push {
+                db,
+                key: k,
+                left,
+                only_if_exists,
+                elements,
+            } => {
+                let name = match (left, only_if_exists) {
+                    (true, false) => "LPUSH",
+                    (false, false) => "RPUSH",
+                    (true, true) => "LPUSHX",
+                    (false, true) => "RPUSHX",
+                };
+                let mut argv = vec![s(name), key(*k)];
+                argv.extend(elements.iter().cloned());
+                (*db, argv)
+            }
+            Op::Pop {
+                db,
+                key: k,
+                left,
+                count,
+            } => {
+                let mut argv = vec![s(if *left { "LPOP" } else { "RPOP" }), key(*k)];
+                argv.extend(count.map(|c| s(&c.to_string())));
+                (*db, argv)
+            }
+            Op::LInsert {
+                db,
+                key: k,
+                before,
+                pivot,
+                element: e,
+            } => (
+                *db,
+                vec![
+                    s("LINSERT"),
+                    key(*k),
+                    s(if *before { "BEFORE" } else { "AFTER" }),
+                    element(*pivot),
+                    e.clone(),
+                ],
+            ),
+            Op::LSet {
+                db,
+                key: k,
+                index,
+                element: e,
+            } => (
+                *db,
+                vec![s("LSET"), key(*k), s(&index.to_string()), e.clone()],
+            ),
+            Op::LRem {
+                db,
+                key: k,
+                count,
+                element: e,
+            } => (
+                *db,
+                vec![s("LREM"), key(*k), s(&count.to_string()), element(*e)],
+            ),
+            Op::LTrim {
+                db,
+                key: k,
+                start,
+                stop,
+            } => (
+                *db,
+                vec![
+                    s("LTRIM"),
+                    key(*k),
+                    s(&start.to_string()),
+                    s(&stop.to_string()),
+                ],
+            ),
+            Op::LMove {
+                db,
+                src,
+                dst,
+                from_left,
+                to_left,
+                rpoplpush,
+                block,
+            } => {
+                let mut argv = match (rpoplpush, block) {
+                    (true, false) => vec![s("RPOPLPUSH"), key(*src), key(*dst)],
+                    (true, true) => vec![s("BRPOPLPUSH"), key(*src), key(*dst)],
+                    (false, false) => vec![
+                        s("LMOVE"),
+                        key(*src),
+                        key(*dst),
+                        side(*from_left),
+                        side(*to_left),
+                    ],
+                    (false, true) => vec![
+                        s("BLMOVE"),
+                        key(*src),
+                        key(*dst),
+                        side(*from_left),
+                        side(*to_left),
+                    ],
+                };
+                if *block {
+                    argv.push(s(BLOCK_TIMEOUT));
+                }
+                (*db, argv)
+            }
+            Op::LMPop {
+                db,
+                keys,
+                left,
+                count,
+                block,
+            } => {
+                let mut argv = if *block {
+                    vec![s("BLMPOP"), s(BLOCK_TIMEOUT)]
+                } else {
+                    vec![s("LMPOP")]
+                };
+                argv.push(s(&keys.len().to_string()));
+                argv.extend(keys.iter().map(|&k| key(k)));
+                argv.push(side(*left));
+                if let Some(c) = count {
+                    argv.extend([s("COUNT"), s(&c.to_string())]);
+                }
+                (*db, argv)
+            }
+            Op::BPop { db, keys, left } => {
+                let mut argv = vec![s(if *left { "BLPOP" } else { "BRPOP" })];
+                argv.extend(keys.iter().map(|&k| key(k)));
+                argv.push(s(BLOCK_TIMEOUT));
+                (*db, argv)
+            }
+            Op::LRead { db, key: k, read } => (
+                *db,
+                match read {
+                    ListRead::Range { start, stop } => vec![
+                        s("LRANGE"),
+                        key(*k),
+                        s(&start.to_string()),
+                        s(&stop.to_string()),
+                    ],
+                    ListRead::Index(i) => vec![s("LINDEX"), key(*k), s(&i.to_string())],
+                    ListRead::Len => vec![s("LLEN"), key(*k)],
+                    ListRead::Pos {
+                        element: e,
+                        rank,
+                        count,
+                        maxlen,
+                    } => {
+                        let mut argv = vec![s("LPOS"), key(*k), element(*e)];
+                        for (name, value) in [("RANK", rank), ("COUNT", count), ("MAXLEN", maxlen)]
+                        {
+                            if let Some(v) = value {
+                                argv.extend([s(name), s(&v.to_string())]);
+                            }
+                        }
+                        argv
+                    }
+                },
+            ),
             Op::Advance(_) | Op::Reopen | Op::Crash { .. } | Op::PowerCutDuring { .. } => {
                 return None;
             }
@@ -737,6 +1029,7 @@ impl Op {
 /// name (the element table and a sorted set's order index are separate structures, so both
 /// are read).
 pub fn full_reads(db: u8, key: usize, val: Option<&Val>) -> Vec<Op> {
+    let list = |read| Op::LRead { db, key, read };
     let hash = |read| Op::HRead { db, key, read };
     let set = |read| Op::SRead { db, key, read };
     let zset = |read| Op::ZRead { db, key, read };
@@ -760,6 +1053,26 @@ pub fn full_reads(db: u8, key: usize, val: Option<&Val>) -> Vec<Op> {
             };
             reads.extend([zset(all), zset(ZSetRead::Card)]);
             reads.extend((0..MEMBERS.len()).map(|m| zset(ZSetRead::Score(m))));
+        }
+        Some(Val::List(l)) => {
+            // The whole list; single elements looked up by index from both ends (the head, the
+            // middle, the tail); and where each element of the alphabet is.
+            let middle = (l.len() / 2) as i64;
+            reads.extend([
+                list(ListRead::Range { start: 0, stop: -1 }),
+                list(ListRead::Len),
+                list(ListRead::Index(0)),
+                list(ListRead::Index(middle)),
+                list(ListRead::Index(-1 - middle)),
+            ]);
+            reads.extend((0..ELEMENTS.len()).map(|e| {
+                list(ListRead::Pos {
+                    element: e,
+                    rank: None,
+                    count: Some(0),
+                    maxlen: None,
+                })
+            }));
         }
     }
     reads
@@ -835,6 +1148,30 @@ impl Model {
             }) => Ok((s.clone(), *expires_at)),
             Some(_) => Err(wrongtype()),
         }
+    }
+
+    fn list(&self, db: u8, k: usize) -> Loaded<Vec<Vec<u8>>> {
+        match self.get(db, k) {
+            None => Ok(Default::default()),
+            Some(Value {
+                val: Val::List(l),
+                expires_at,
+            }) => Ok((l.clone(), *expires_at)),
+            Some(_) => Err(wrongtype()),
+        }
+    }
+
+    /// The first of `keys` that holds a list (a non-empty one: lists never stay empty), as
+    /// the multi-key pops look for it; WRONGTYPE for a key of another type met before it.
+    fn first_list(&self, db: u8, keys: &[usize]) -> Result<Option<usize>, Reply> {
+        for &k in keys {
+            match self.get(db, k).map(|v| &v.val) {
+                None => {}
+                Some(Val::List(_)) => return Ok(Some(k)),
+                Some(_) => return Err(wrongtype()),
+            }
+        }
+        Ok(None)
     }
 
     fn zset(&self, db: u8, k: usize) -> Loaded<BTreeMap<Vec<u8>, f64>> {
@@ -1456,6 +1793,258 @@ impl Model {
                 self.store(*db, *dst, Val::ZSet(union), 0);
                 int(n)
             }
+            Op::Push {
+                db,
+                key: k,
+                left,
+                only_if_exists,
+                elements,
+            } => {
+                // The type is checked before LPUSHX looks at whether the key exists.
+                let exists = self.get(*db, *k).is_some();
+                let (mut l, at) = self.list(*db, *k)?;
+                if *only_if_exists && !exists {
+                    return Ok(Reply::Integer(0));
+                }
+                for e in elements {
+                    if *left {
+                        l.insert(0, e.clone());
+                    } else {
+                        l.push(e.clone());
+                    }
+                }
+                let n = l.len();
+                self.store(*db, *k, Val::List(l), at);
+                int(n)
+            }
+            Op::Pop {
+                db,
+                key: k,
+                left,
+                count,
+            } => {
+                // The count is parsed before the key is looked up; a missing key answers a
+                // nil array when a count is given (even 0), an existing one an empty array for 0.
+                if count.is_some_and(|c| c < 0) {
+                    return Err(err("value is out of range, must be positive"));
+                }
+                let exists = self.get(*db, *k).is_some();
+                let (mut l, at) = self.list(*db, *k)?;
+                if !exists {
+                    return Ok(if count.is_some() {
+                        Reply::NilArray
+                    } else {
+                        Reply::Nil
+                    });
+                }
+                let reply = match count {
+                    None => Reply::Bulk(pop(&mut l, *left)),
+                    Some(c) => pop_n(&mut l, *left, *c as usize),
+                };
+                self.store(*db, *k, Val::List(l), at);
+                reply
+            }
+            Op::LInsert {
+                db,
+                key: k,
+                before,
+                pivot,
+                element: e,
+            } => {
+                // A missing key answers 0, a missing pivot -1; the first match from the head is
+                // the pivot.
+                let exists = self.get(*db, *k).is_some();
+                let (mut l, at) = self.list(*db, *k)?;
+                if !exists {
+                    return Ok(Reply::Integer(0));
+                }
+                let Some(i) = l.iter().position(|x| *x == element(*pivot)) else {
+                    return Ok(Reply::Integer(-1));
+                };
+                l.insert(if *before { i } else { i + 1 }, e.clone());
+                let n = l.len();
+                self.store(*db, *k, Val::List(l), at);
+                int(n)
+            }
+            Op::LSet {
+                db,
+                key: k,
+                index,
+                element: e,
+            } => {
+                if self.get(*db, *k).is_none() {
+                    return Err(err("no such key"));
+                }
+                let (mut l, at) = self.list(*db, *k)?;
+                let len = l.len() as i64;
+                let i = if *index < 0 { len + index } else { *index };
+                if !(0..len).contains(&i) {
+                    return Err(err("index out of range"));
+                }
+                l[i as usize] = e.clone();
+                self.store(*db, *k, Val::List(l), at);
+                ok()
+            }
+            Op::LRem {
+                db,
+                key: k,
+                count,
+                element: e,
+            } => {
+                // count > 0: the first `count` matches from the head; < 0: from the tail; 0: all.
+                let (mut l, at) = self.list(*db, *k)?;
+                let target = element(*e);
+                let limit = if *count == 0 {
+                    usize::MAX
+                } else {
+                    count.unsigned_abs() as usize
+                };
+                let mut matches: Vec<usize> = (0..l.len()).filter(|&i| l[i] == target).collect();
+                if *count < 0 {
+                    matches.reverse();
+                }
+                matches.truncate(limit);
+                matches.sort_unstable();
+                for &i in matches.iter().rev() {
+                    l.remove(i);
+                }
+                self.store(*db, *k, Val::List(l), at);
+                int(matches.len())
+            }
+            Op::LTrim {
+                db,
+                key: k,
+                start,
+                stop,
+            } => {
+                let (l, at) = self.list(*db, *k)?;
+                let kept = match rank_range(*start, *stop, l.len()) {
+                    Some((first, last)) => l[first..=last].to_vec(),
+                    None => Vec::new(),
+                };
+                if !l.is_empty() {
+                    self.store(*db, *k, Val::List(kept), at);
+                }
+                ok()
+            }
+            Op::LMove {
+                db,
+                src,
+                dst,
+                from_left,
+                to_left,
+                rpoplpush: _,
+                block,
+            } => {
+                // The source is looked up and type-checked first: a missing one answers nil
+                // (BLMOVE: times out, and answers a nil array) whatever the destination holds.
+                let (mut from, from_at) = self.list(*db, *src)?;
+                if from.is_empty() {
+                    return Ok(if *block { Reply::NilArray } else { Reply::Nil });
+                }
+                let (mut to, to_at) = self.list(*db, *dst)?;
+                let v = pop(&mut from, *from_left);
+                let target = if src == dst { &mut from } else { &mut to };
+                if *to_left {
+                    target.insert(0, v.clone());
+                } else {
+                    target.push(v.clone());
+                }
+                self.store(*db, *src, Val::List(from), from_at);
+                if src != dst {
+                    self.store(*db, *dst, Val::List(to), to_at);
+                }
+                Reply::Bulk(v)
+            }
+            Op::LMPop {
+                db,
+                keys,
+                left,
+                count,
+                block: _,
+            } => {
+                // Keys are tried in order: missing ones are skipped, the first list is popped
+                // from, and a key of another type met before it is an error. Nothing: a nil
+                // array (BLMPOP: after its timeout).
+                if count.is_some_and(|c| c < 1) {
+                    return Err(err("count should be greater than 0"));
+                }
+                let Some(k) = self.first_list(*db, keys)? else {
+                    return Ok(Reply::NilArray);
+                };
+                let (mut l, at) = self.list(*db, k)?;
+                let popped = pop_n(&mut l, *left, count.unwrap_or(1) as usize);
+                self.store(*db, k, Val::List(l), at);
+                Reply::Array(vec![Reply::Bulk(key(k)), popped])
+            }
+            Op::BPop { db, keys, left } => {
+                let Some(k) = self.first_list(*db, keys)? else {
+                    return Ok(Reply::NilArray);
+                };
+                let (mut l, at) = self.list(*db, k)?;
+                let v = pop(&mut l, *left);
+                self.store(*db, k, Val::List(l), at);
+                Reply::Array(vec![Reply::Bulk(key(k)), Reply::Bulk(v)])
+            }
+            Op::LRead { db, key: k, read } => match *read {
+                ListRead::Range { start, stop } => {
+                    let (l, _) = self.list(*db, *k)?;
+                    let items = match rank_range(start, stop, l.len()) {
+                        Some((first, last)) => &l[first..=last],
+                        None => &[][..],
+                    };
+                    Reply::Array(items.iter().cloned().map(Reply::Bulk).collect())
+                }
+                ListRead::Index(index) => {
+                    let (l, _) = self.list(*db, *k)?;
+                    let len = l.len() as i64;
+                    let i = if index < 0 { len + index } else { index };
+                    bulk_or_nil(usize::try_from(i).ok().and_then(|i| l.get(i)).cloned())
+                }
+                ListRead::Len => int(self.list(*db, *k)?.0.len()),
+                ListRead::Pos {
+                    element: e,
+                    rank,
+                    count,
+                    maxlen,
+                } => {
+                    // Options first, in the order given; then the key (missing: nil, or an
+                    // empty array with COUNT). A negative rank scans from the tail, MAXLEN
+                    // bounds the elements compared (0: all), COUNT 0 returns every match.
+                    if rank == Some(0) {
+                        return Err(err(
+                            "RANK can't be zero: use 1 to start from the first match, 2 from \
+                             the second ... or use negative to start from the end of the list",
+                        ));
+                    }
+                    if count.is_some_and(|c| c < 0) {
+                        return Err(err("COUNT can't be negative"));
+                    }
+                    if maxlen.is_some_and(|m| m < 0) {
+                        return Err(err("MAXLEN can't be negative"));
+                    }
+                    let (l, _) = self.list(*db, *k)?;
+                    let rank = rank.unwrap_or(1);
+                    let scanned = match maxlen {
+                        Some(m) if m > 0 => m as usize,
+                        _ => usize::MAX,
+                    };
+                    let mut order: Vec<usize> = (0..l.len()).collect();
+                    if rank < 0 {
+                        order.reverse();
+                    }
+                    let mut found = order
+                        .into_iter()
+                        .take(scanned)
+                        .filter(|&i| l[i] == element(e))
+                        .skip(rank.unsigned_abs() as usize - 1);
+                    match count {
+                        None => found.next().map_or(Reply::Nil, int),
+                        Some(0) => Reply::Array(found.map(int).collect()),
+                        Some(c) => Reply::Array(found.take(c as usize).map(int).collect()),
+                    }
+                }
+            },
             Op::Advance(_) | Op::Reopen | Op::Crash { .. } | Op::PowerCutDuring { .. } => {
                 unreachable!("harness steps are not commands")
             }
