@@ -1,13 +1,18 @@
 //! Benchmarks of the collection commands through the argv front end (`Db::execute`): one
-//! command per iteration, on hashes, sets and sorted sets.
+//! command per iteration, on hashes, sets, sorted sets and lists.
 //!
 //! Conditions, so the numbers can be read right:
 //!
 //! * Element names are redis-benchmark's: `element:` and 12 zero-padded digits (20 bytes, short
-//!   enough to be stored inline in an element slot). Hash values are 100 random bytes.
+//!   enough to be stored inline in an element slot). Hash values and list elements are 100
+//!   random bytes.
 //! * Reads and overwrites pick a random element of a collection of 100k elements (ZRANGE: the
 //!   first 100 of a 10k-member sorted set); `*_new_*` benches add a new element each time, to a
 //!   collection that grows during the bench. Every fixture is one key in its own database.
+//! * Lists: LPUSH pushes onto a list that grows during the bench; RPOP pops from a list of up
+//!   to 100k elements, refilled (untimed) with RPUSH whenever the bench has popped it empty;
+//!   LRANGE reads the first 100 elements of a 10k-element list and LINDEX the middle one of a
+//!   100k-element list.
 //! * `Fsync::No`, in-process, warm page cache: as in `benches/engine.rs`, these are kvdb's CPU
 //!   and system-call costs, with no network and no RESP encoding of the reply.
 //! * Fixtures are built lazily inside the benchmark closure, so a filtered run
@@ -22,6 +27,7 @@
 
 use std::cell::OnceCell;
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kvdb::{Db, Fsync, Options, Reply};
@@ -223,5 +229,79 @@ fn zset(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hash, set, zset);
+/// Elements of the list LRANGE reads from.
+const LRANGE_ELEMENTS: u64 = 10_000;
+
+/// LPUSH (a growing list), RPOP, LRANGE 0 99 and LINDEX of the middle element.
+fn list(c: &mut Criterion) {
+    let mut group = c.benchmark_group("collections/list");
+    group.throughput(Throughput::Elements(1));
+    let v = value(VALUE_LEN);
+    let growing = OnceCell::new();
+    group.bench_function("lpush_new_element", |b| {
+        let f = growing.get_or_init(Fixture::new);
+        b.iter(|| black_box(f.db.execute(&[&b"LPUSH"[..], b"newlist", &v])));
+    });
+    drop(growing);
+    let queue = OnceCell::new();
+    group.bench_function("rpop/100k_elements", |b| {
+        let f = queue.get_or_init(Fixture::new);
+        // Pops `iters` elements in rounds of at most ELEMENTS: each round fills the list
+        // untimed, then times popping it empty (the last pop deletes the key).
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(ELEMENTS);
+                for first in (0..n).step_by(BATCH as usize) {
+                    let mut argv: Vec<&[u8]> = vec![b"RPUSH", b"queue"];
+                    argv.extend((first..(first + BATCH).min(n)).map(|_| &v[..]));
+                    assert!(matches!(f.db.execute(&argv), Reply::Integer(_)));
+                }
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(f.db.execute(&[&b"RPOP"[..], b"queue"]));
+                }
+                timed += start.elapsed();
+                left -= n;
+            }
+            assert_eq!(f.db.execute(&[&b"LLEN"[..], b"queue"]), Reply::Integer(0));
+            timed
+        });
+    });
+    drop(queue);
+    let list = |n: u64| {
+        Fixture::new().fill("RPUSH", "mylist", n, |i| {
+            let mut element = v.clone();
+            element[..8].copy_from_slice(&i.to_le_bytes());
+            vec![element]
+        })
+    };
+    let small = OnceCell::new();
+    group.bench_function("lrange_0_99/10k_elements", |b| {
+        let f = small.get_or_init(|| list(LRANGE_ELEMENTS));
+        match f.db.execute(&[&b"LRANGE"[..], b"mylist", b"0", b"99"]) {
+            Reply::Array(elements) => assert_eq!(elements.len(), 100),
+            other => panic!("LRANGE mylist 0 99: {other:?}"),
+        }
+        b.iter(|| black_box(f.db.execute(&[&b"LRANGE"[..], b"mylist", b"0", b"99"])));
+    });
+    drop(small);
+    let big = OnceCell::new();
+    group.bench_function("lindex_middle/100k_elements", |b| {
+        let f = big.get_or_init(|| list(ELEMENTS));
+        let middle = (ELEMENTS / 2).to_string();
+        match f
+            .db
+            .execute(&[&b"LINDEX"[..], b"mylist", middle.as_bytes()])
+        {
+            Reply::Bulk(element) => assert_eq!(element[..8], (ELEMENTS / 2).to_le_bytes()),
+            other => panic!("LINDEX mylist {middle}: {other:?}"),
+        }
+        b.iter(|| black_box(f.db.execute(&[&b"LINDEX"[..], b"mylist", middle.as_bytes()])));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hash, set, zset, list);
 criterion_main!(benches);

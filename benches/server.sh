@@ -12,32 +12,42 @@
 #                 element:000000000000 .. element:000000099999 that __rand_int__ names, so that
 #                 every HGET and SISMEMBER hits and every ZRANGE returns 100 members; the set
 #                 that -t sadd adds to, myset, starts empty, or its SADDs would write nothing)
+#   lists:        -t lpush,rpush,lpop,rpop,lrange_100 (all on the key mylist: N LPUSHes and N
+#                 RPUSHes, then N LPOPs and N RPOPs that all hit, then redis-benchmark's own
+#                 fill of N LPUSHes, not reported, and LRANGE mylist 0 99), and, with -P 1
+#                 only, a job queue driven by benches/queue_throughput.py (redis-py, one
+#                 process per client): RPUSH producers and BLPOP consumers moving 20,000 jobs
+#                 (10,000 under always) through one list, 1 producer + 1 consumer, then 4 + 4;
+#                 its rows are jobs/s, not ops/s
 # Each (appendfsync, pipeline) pair runs ROUNDS times, alternating which server goes first; each
 # family's table gives the median ops/s of each side, their ratio kvdb/Redis, and the range of
 # the per-round ratios (the two runs of a round are adjacent in time, so that range shows how
 # much the machine's noise moves the ratio). Target: a ratio >= 1.0 on every row.
 #
-# Usage: benches/server.sh [--update-doc] [--rounds N] [--quick] [--only strings|collections]
+# Usage: benches/server.sh [--update-doc] [--rounds N] [--quick] [--only strings|collections|lists]
 #   --update-doc  also replace, for each family run, the section of docs/PERFORMANCE.md between
-#                 <!-- server-bench:begin --> and <!-- server-bench:end --> (strings) or
-#                 <!-- server-bench-collections:begin --> and ...:end --> (collections) with
-#                 its table, the date, a note on the machine and the exact command
+#                 <!-- server-bench:begin --> and <!-- server-bench:end --> (strings),
+#                 <!-- server-bench-collections:begin --> and ...:end --> (collections) or
+#                 <!-- server-bench-lists:begin --> and ...:end --> (lists) with its table,
+#                 the date, a note on the machine and the exact command
 #   --rounds N    runs per (appendfsync, pipeline) pair and side (default 3)
-#   --quick       a fifth of the requests and one round: to try the script, not to quote
-#   --only F      run one family of commands (default: both)
+#   --quick       a fifth of the requests and jobs, and one round: to try the script, not to
+#                 quote
+#   --only F      run one family of commands (default: all three)
 #
 # Environment: REDIS_SERVER (default redis-server), REDIS_BENCHMARK (default redis-benchmark),
+# PYTHON (default python3, with redis-py: `pip install redis`; used by the lists family only),
 # BENCH_DIR (parent of the data directories, default $TMPDIR or /tmp). The data directories
 # must be on a real disk for `always` to mean anything: fsync on tmpfs returns at once.
-# About 2 minutes for the strings and 7 for the collections on 2 busy vCPUs with the default 3
-# rounds, plus the release build.
+# About 2 minutes for the strings, 7 for the collections and 6.5 for the lists on 2 busy vCPUs
+# with the default 3 rounds, plus the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 update_doc=false
 rounds=3
 scale=1
-families="strings collections"
+families="strings collections lists"
 while (($# > 0)); do
     case $1 in
     --update-doc) update_doc=true ;;
@@ -50,9 +60,9 @@ while (($# > 0)); do
         scale=5
         ;;
     --only)
-        families=${2:?--only needs strings or collections}
-        [[ $families == strings || $families == collections ]] ||
-            { echo "server.sh: --only takes strings or collections" >&2; exit 2; }
+        families=${2:?--only needs strings, collections or lists}
+        [[ $families == strings || $families == collections || $families == lists ]] ||
+            { echo "server.sh: --only takes strings, collections or lists" >&2; exit 2; }
         shift
         ;;
     -h | --help)
@@ -73,6 +83,11 @@ REDIS_BENCHMARK=${REDIS_BENCHMARK:-redis-benchmark}
 for tool in "$REDIS_SERVER" "$REDIS_BENCHMARK" redis-cli; do
     command -v "$tool" >/dev/null || { echo "server.sh: $tool not found (apt-get install redis-server)" >&2; exit 1; }
 done
+PYTHON=${PYTHON:-python3}
+if [[ $families == *lists* ]] && ! "$PYTHON" -c 'import redis' 2>/dev/null; then
+    echo "server.sh: the lists family needs $PYTHON with redis-py (pip install redis)" >&2
+    exit 1
+fi
 
 CLIENTS=50
 KEYSPACE=100000
@@ -84,6 +99,10 @@ HGET|HGET myhash element:__rand_int__
 SISMEMBER|SISMEMBER members element:__rand_int__
 ZINCRBY|ZINCRBY lb 1 m:__rand_int__
 ZRANGE 0 99|ZRANGE myzset 0 99'
+JOBS_lists='|-t lpush,rpush,lpop,rpop,lrange_100'
+# The queue runs of the lists family (with -P 1 only): LABEL|PRODUCERS|CONSUMERS.
+QUEUES='queue 1+1 (jobs/s)|1|1
+queue 4+4 (jobs/s)|4|4'
 family_jobs() { # family -> its job lines
     local var=JOBS_$1
     printf '%s\n' "${!var}"
@@ -97,6 +116,15 @@ requests() {
     everysec/16) n=300000 ;;
     always/1) n=30000 ;;
     always/16) n=200000 ;;
+    esac
+    echo $((n / scale))
+}
+# Jobs per queue run, by appendfsync: each run takes 2-5 s here (see docs/PERFORMANCE.md).
+queue_jobs() {
+    local n
+    case $1 in
+    everysec) n=20000 ;;
+    always) n=10000 ;;
     esac
     echo $((n / scale))
 }
@@ -226,8 +254,10 @@ bench() {                 # family side port appendfsync pipeline round
             cat "$work/bench.err" >&2
             exit 1
         fi
-        # "SET","43365.13",... and "MSET (10 keys)","34662.05",...
-        mawk -F'","' -v prefix="$1\t$4\t$5\t$6\t$2" -v label="$label" 'NR > 1 {
+        # "SET","43365.13",... and "MSET (10 keys)","34662.05",...; the row of the LPUSHes
+        # that -t lrange_100 makes to fill mylist, "LPUSH (needed to benchmark LRANGE)", is not
+        # one of the commands asked for.
+        mawk -F'","' -v prefix="$1\t$4\t$5\t$6\t$2" -v label="$label" 'NR > 1 && !/needed to benchmark/ {
             test = $1; sub(/^"/, "", test); sub(/ .*/, "", test)
             print prefix "\t" (label == "" ? test : label) "\t" $2
         }' "$out" >>"$results"
@@ -239,6 +269,27 @@ bench() {                 # family side port appendfsync pipeline round
         fi
         rows=$((rows + expected))
     done < <(family_jobs "$1")
+    if [[ $1 == lists && $5 == 1 ]]; then
+        local producers consumers
+        while IFS='|' read -r label producers consumers; do
+            if ! "$PYTHON" benches/queue_throughput.py --port "$3" --jobs "$(queue_jobs "$4")" \
+                --producers "$producers" --consumers "$consumers" \
+                --queue "bench:queue:$6:$producers" </dev/null >"$out" 2>"$work/bench.err"; then
+                echo "server.sh: benches/queue_throughput.py ($label) against $2 failed:" >&2
+                cat "$out" "$work/bench.err" >&2
+                exit 1
+            fi
+            # jobs_per_s=6589.8 seconds=3.035 jobs=20000
+            mawk -v prefix="$1\t$4\t$5\t$6\t$2" -v label="$label" '
+                sub(/^jobs_per_s=/, "") { print prefix "\t" label "\t" $1 + 0; found = 1 }
+                END { exit !found }' "$out" >>"$results" || {
+                echo "server.sh: could not parse the output of benches/queue_throughput.py:" >&2
+                cat "$out" "$work/bench.err" >&2
+                exit 1
+            }
+            rows=$((rows + 1))
+        done <<<"$QUEUES"
+    fi
     printf '  %-8s %-5s -P %-2s round %s: %s\n' "$4" "$2" "$5" "$6" \
         "$(tail -n "$rows" "$results" | mawk -F'\t' '{ printf "%s %.0f  ", $6, $7 }')" >&2
 }
@@ -343,11 +394,22 @@ note() { # family
         echo "\`ZRANGE myzset 0 99\`, after loading myhash, members and myzset with the $KEYSPACE"
         echo "elements that \`element:__rand_int__\` names (every HGET and SISMEMBER hits); N ="
         ;;
+    lists)
+        echo "\`redis-benchmark -t lpush,rpush,lpop,rpop,lrange_100 -c $CLIENTS -r $KEYSPACE -P <pipeline> -n <N> --csv\`"
+        echo "(all on the key mylist; every LPOP and RPOP hits, LRANGE_100 is \`LRANGE mylist 0 99\`"
+        echo "after N more LPUSHes), N ="
+        ;;
     esac
     echo "$(requests everysec 1) / $(requests everysec 16) (everysec, -P 1 / -P 16) and $(requests always 1) / $(requests always 16) (always);"
     case $1 in
     strings) echo "median of $rounds run(s) per side; MSET sets 10 keys per command. Bold: below the 1.0 target." ;;
     collections) echo "median of $rounds run(s) per side. Bold: below the 1.0 target." ;;
+    lists)
+        echo "queue rows: \`$PYTHON benches/queue_throughput.py --jobs <J> --producers <P> --consumers <P>\`"
+        echo "(redis-py $("$PYTHON" -c 'import redis; print(redis.__version__)'), $("$PYTHON" --version 2>&1), a process per client: one RPUSH per"
+        echo "job, consumers on \`BLPOP queue 5\`), J = $(queue_jobs everysec) (everysec) and $(queue_jobs always) (always), run with"
+        echo "-P 1 only; median of $rounds run(s) per side. Bold: below the 1.0 target."
+        ;;
     esac
 }
 
@@ -363,6 +425,7 @@ for family in $families; do
     case $family in
     strings) marker=server-bench ;;
     collections) marker=server-bench-collections ;;
+    lists) marker=server-bench-lists ;;
     esac
     begin="<!-- $marker:begin -->"
     end="<!-- $marker:end -->"
