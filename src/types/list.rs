@@ -138,7 +138,8 @@ impl Tx<'_> {
 
     /// Reads the values of `items` from the log.
     fn read_values(&self, items: &[(u64, Location)]) -> Result<Vec<Vec<u8>>> {
-        items.iter().map(|&(_, loc)| self.read_at(loc)).collect()
+        let locs: Vec<Location> = items.iter().map(|&(_, loc)| loc).collect();
+        self.engine().read_many(&locs)
     }
 
     /// Marks `key` as changed for WATCH without writing anything (see the module comment).
