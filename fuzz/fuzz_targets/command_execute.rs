@@ -19,6 +19,7 @@
 //!
 //! The store uses a manual clock that moves 250 ms after each request, so TTLs expire within an
 //! input and a crash replays identically. The data directory is in /dev/shm when it exists.
+//! A blocking command that has to wait is timed out at once (nothing else would ever serve it).
 //! `SETRANGE` with an offset above 1 MiB is skipped: it legitimately builds a string of up to
 //! 512 MiB, which measures the allocator, not the code, and exceeds libFuzzer's RSS limit.
 
@@ -27,7 +28,7 @@
 use std::sync::Arc;
 
 use kvdb::clock::ManualClock;
-use kvdb::command::{COMMANDS, ServerContext};
+use kvdb::command::{COMMANDS, Execution, ServerContext};
 use kvdb::resp::{Limits, Protocol, Reply, encode, parse_request};
 use kvdb::server::{ServerConfig, ServerState};
 use kvdb::{Db, Fsync, Options, Session};
@@ -161,7 +162,12 @@ fuzz_target!(|data: &[u8]| {
         {
             continue;
         }
-        let reply = session.execute(&argv);
+        // A blocking command (BLPOP...) with nothing to pop would wait for another client that
+        // never comes: it is unblocked at once, as its timeout would.
+        let reply = match session.start(&argv) {
+            Execution::Done(reply) => reply,
+            Execution::Blocked(call) => session.finish_blocked(call, None).0,
+        };
         check_encoding(&reply);
         clock.advance(250);
         let client = session.client();
