@@ -605,36 +605,41 @@ impl Engine {
     }
 
     /// Reads the values of the records at `locs`, in order, as [`Engine::read_at`] would, but
-    /// with one read per run of records that lie back to back in a segment (the elements of a
-    /// list pushed one after another do): LRANGE then costs a read per run, not per element.
+    /// with one read per run of records that lie back to back in a segment, in whatever order
+    /// `locs` names them: the elements of a list pushed one after another do (in log order for
+    /// RPUSH, reversed for LPUSH), so LRANGE costs a read per run, not per element.
     pub fn read_many(&self, locs: &[Location]) -> Result<Vec<Vec<u8>>> {
         /// Largest span read at once.
         const MAX_SPAN: u64 = 1 << 20;
-        let mut values = Vec::with_capacity(locs.len());
+        let mut order: Vec<usize> = (0..locs.len()).collect();
+        order.sort_unstable_by_key(|&i| (locs[i].segment, locs[i].offset));
+        let mut values: Vec<Vec<u8>> = vec![Vec::new(); locs.len()];
+        let written =
+            |loc: &Location, end: u64| loc.segment != self.writer.id() || end <= self.writer.len();
         let mut i = 0;
-        while let Some(&first) = locs.get(i) {
+        while let Some(&first_index) = order.get(i) {
+            let first = locs[first_index];
             let start = u64::from(first.offset);
-            let pending = first.segment == self.writer.id() && start >= self.writer.len();
             let mut end = start + u64::from(first.len);
             let mut run = 1;
-            while let Some(next) = locs.get(i + run)
-                && !pending
+            while let Some(next) = order.get(i + run).map(|&n| locs[n])
+                && written(&first, end)
                 && next.segment == first.segment
                 && u64::from(next.offset) == end
                 && end + u64::from(next.len) - start <= MAX_SPAN
-                && !(next.segment == self.writer.id()
-                    && end + u64::from(next.len) > self.writer.len())
+                && written(&next, end + u64::from(next.len))
             {
                 end += u64::from(next.len);
                 run += 1;
             }
             let Some(segment) = self.segments.get(&first.segment).filter(|_| run > 1) else {
-                values.push(self.read_at(first)?);
+                values[first_index] = self.read_at(first)?;
                 i += 1;
                 continue;
             };
             let bytes = segment.read_at(start, (end - start) as usize)?;
-            for loc in &locs[i..i + run] {
+            for &index in &order[i..i + run] {
+                let loc = locs[index];
                 let offset = u64::from(loc.offset);
                 let from = (offset - start) as usize;
                 let rec = bytes
@@ -653,7 +658,7 @@ impl Engine {
                 if rec.header.record_len() != u64::from(loc.len) {
                     return Err(segment.corrupt(offset, "record length differs from the index"));
                 }
-                values.push(record_value(segment, offset, rec)?);
+                values[index] = record_value(segment, offset, rec)?;
             }
             i += run;
         }
@@ -810,7 +815,11 @@ mod tests {
             }])?;
             locs.push(engine.keydir(0).get(&key).ok_or(Error::NoSuchKey)?.loc);
         }
-        assert!(engine.segment_count() > 3, "{} segments", engine.segment_count());
+        assert!(
+            engine.segment_count() > 3,
+            "{} segments",
+            engine.segment_count()
+        );
         let one_by_one: Vec<Vec<u8>> = locs
             .iter()
             .map(|&loc| engine.read_at(loc))
