@@ -474,6 +474,50 @@ const COMMANDS: &[(&str, u32)] = &[
     ("PING", 2), ("ECHO", 2), ("TIME", 1),
 ];
 
+/// The options of HSCAN, SSCAN or ZSCAN after the cursor, well formed or not: MATCH with a
+/// pattern from `pattern`, COUNT with edge values, an option the command refuses (one of
+/// `refused`, with its value), a dangling option name, or junk.
+pub fn element_scan_options(
+    rng: &mut Rng,
+    pattern: fn(&mut Rng) -> Vec<u8>,
+    refused: &[(&str, &str)],
+) -> Vec<Vec<u8>> {
+    const COUNTS: &[&str] = &[
+        "1",
+        "2",
+        "3",
+        "10",
+        "100000",
+        "100000",
+        "0",
+        "-1",
+        "abc",
+        "",
+        "9223372036854775807",
+    ];
+    let mut out = Vec::new();
+    for _ in 0..rng.usize(0..3) {
+        match rng.u32(0..12) {
+            0..4 => {
+                out.push(text(pick(rng, &["MATCH", "match"])));
+                out.push(pattern(rng));
+            }
+            4..9 => {
+                out.push(text(pick(rng, &["COUNT", "count"])));
+                out.push(text(pick(rng, COUNTS)));
+            }
+            9 if !refused.is_empty() => {
+                let (option, value) = pick(rng, refused);
+                out.push(text(option));
+                out.push(text(value));
+            }
+            10 => out.push(text(pick(rng, &["MATCH", "COUNT"]))),
+            _ => out.push(text("FOO")),
+        }
+    }
+    out
+}
+
 /// A family's generator: the arguments (after the name) of command `name`.
 type FamilyCommand = fn(&mut Rng, &str) -> Vec<Vec<u8>>;
 

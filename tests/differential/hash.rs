@@ -20,7 +20,7 @@
 use fastrand::Rng;
 use kvdb::Reply;
 
-use crate::generate::{float_increment, increment, key, pick, text, value};
+use crate::generate::{element_scan_options, float_increment, increment, key, pick, text, value};
 
 /// Commands of this family and their relative weights.
 #[rustfmt::skip]
@@ -134,45 +134,6 @@ fn field_pattern(rng: &mut Rng) -> Vec<u8> {
     ))
 }
 
-/// HSCAN's options after the cursor, well formed or not.
-fn hscan_options(rng: &mut Rng) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    for _ in 0..rng.usize(0..3) {
-        match rng.u32(0..12) {
-            0..4 => {
-                out.push(text(pick(rng, &["MATCH", "match"])));
-                out.push(field_pattern(rng));
-            }
-            4..9 => {
-                out.push(text(pick(rng, &["COUNT", "count"])));
-                out.push(text(pick(
-                    rng,
-                    &[
-                        "1",
-                        "2",
-                        "3",
-                        "10",
-                        "100000",
-                        "100000",
-                        "0",
-                        "-1",
-                        "abc",
-                        "",
-                        "9223372036854775807",
-                    ],
-                )));
-            }
-            9 => {
-                out.push(text(pick(rng, &["TYPE", "NOVALUES"])));
-                out.push(text("hash"));
-            }
-            10 => out.push(text(pick(rng, &["MATCH", "COUNT", "NOVALUES"]))),
-            _ => out.push(text("FOO")),
-        }
-    }
-    out
-}
-
 /// The arguments (after the name) of command `name`.
 pub fn command(rng: &mut Rng, name: &str) -> Vec<Vec<u8>> {
     let mut out = vec![key(rng)];
@@ -223,7 +184,11 @@ pub fn command(rng: &mut Rng, name: &str) -> Vec<Vec<u8>> {
             } else {
                 crate::generate::cursor(rng)
             });
-            out.extend(hscan_options(rng));
+            out.extend(element_scan_options(
+                rng,
+                field_pattern,
+                &[("TYPE", "hash"), ("NOVALUES", "hash")],
+            ));
         }
         // HLEN, HKEYS, HVALS, HGETALL: the key only.
         _ => {}

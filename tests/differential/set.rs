@@ -18,7 +18,7 @@
 use fastrand::Rng;
 use kvdb::Reply;
 
-use crate::generate::{key, pick, text, value};
+use crate::generate::{element_scan_options, key, pick, text, value};
 
 /// Commands of this family and their relative weights.
 #[rustfmt::skip]
@@ -154,45 +154,6 @@ fn member_pattern(rng: &mut Rng) -> Vec<u8> {
     ))
 }
 
-/// SSCAN's options after the cursor, well formed or not.
-fn sscan_options(rng: &mut Rng) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    for _ in 0..rng.usize(0..3) {
-        match rng.u32(0..12) {
-            0..4 => {
-                out.push(text(pick(rng, &["MATCH", "match"])));
-                out.push(member_pattern(rng));
-            }
-            4..9 => {
-                out.push(text(pick(rng, &["COUNT", "count"])));
-                out.push(text(pick(
-                    rng,
-                    &[
-                        "1",
-                        "2",
-                        "3",
-                        "10",
-                        "100000",
-                        "100000",
-                        "0",
-                        "-1",
-                        "abc",
-                        "",
-                        "9223372036854775807",
-                    ],
-                )));
-            }
-            9 => {
-                out.push(text("TYPE"));
-                out.push(text("set"));
-            }
-            10 => out.push(text(pick(rng, &["MATCH", "COUNT"]))),
-            _ => out.push(text("FOO")),
-        }
-    }
-    out
-}
-
 /// SINTERCARD's arguments: numkeys, keys, options.
 fn sintercard(rng: &mut Rng) -> Vec<Vec<u8>> {
     let keys: Vec<Vec<u8>> = (0..rng.usize(1..4)).map(|_| source(rng)).collect();
@@ -317,7 +278,11 @@ pub fn command(rng: &mut Rng, name: &str) -> Vec<Vec<u8>> {
             } else {
                 crate::generate::cursor(rng)
             });
-            out.extend(sscan_options(rng));
+            out.extend(element_scan_options(
+                rng,
+                member_pattern,
+                &[("TYPE", "set")],
+            ));
         }
         _ => {}
     }
