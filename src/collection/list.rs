@@ -130,6 +130,11 @@ impl ListIndex {
         }
     }
 
+    /// Removes every element whose position is in `positions`, in one pass.
+    pub fn remove_all(&mut self, positions: &hashbrown::HashSet<u64>) {
+        self.items.retain(|(pos, _)| !positions.contains(pos));
+    }
+
     /// Approximate bytes of RAM used.
     pub fn heap_bytes(&self) -> usize {
         self.items.capacity() * std::mem::size_of::<(u64, Location)>()
@@ -198,6 +203,26 @@ mod tests {
             list.apply(pos, loc(n));
         }
         assert_eq!(order(&list), (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn removing_many_at_once_matches_removing_one_by_one() {
+        let mut one = ListIndex::default();
+        let mut all = ListIndex::default();
+        for (i, pos) in ListIndex::fresh_positions(1000).enumerate() {
+            one.apply(pos, loc(i as u32));
+            all.apply(pos, loc(i as u32));
+        }
+        let doomed: Vec<u64> = (0..1000)
+            .filter(|i| i % 3 == 0)
+            .filter_map(|i| one.get(i).map(|(p, _)| p))
+            .collect();
+        for &pos in &doomed {
+            assert!(one.remove(pos));
+        }
+        all.remove_all(&doomed.iter().copied().collect());
+        assert_eq!(order(&one), order(&all));
+        assert_eq!(all.len(), 666);
     }
 
     #[test]

@@ -133,6 +133,22 @@ impl Collection {
         }
     }
 
+    /// Applies several element tombstones at once: for a list, one pass over its elements
+    /// instead of a shift per removal when they are many.
+    pub fn remove_elements(&mut self, names: &[&[u8]]) {
+        if let Elements::List(l) = &mut self.elements
+            && names.len() > 8
+        {
+            let positions: hashbrown::HashSet<u64> =
+                names.iter().filter_map(|n| decode_position(n)).collect();
+            l.remove_all(&positions);
+            return;
+        }
+        for name in names {
+            self.remove_element(name);
+        }
+    }
+
     /// Approximate bytes of RAM used by the element index.
     pub fn heap_bytes(&self) -> usize {
         match &self.elements {

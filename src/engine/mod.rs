@@ -148,6 +148,9 @@ type Encoded<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>, u8);
 /// the collection version it now has, if it is a collection.
 type BatchChange<'a> = (u8, Option<&'a [u8]>, Option<SeqNo>);
 
+/// Consecutive element removals of one collection in a batch: database, key, element names.
+type Removals<'a> = (u8, &'a [u8], Vec<&'a [u8]>);
+
 /// Bytes of finished batches [`Engine::end_batch`] may hold in memory before writing them.
 pub const HOLD_LIMIT: usize = 16 * 1024 * 1024;
 
@@ -355,6 +358,7 @@ impl Engine {
         }
         let base = self.writer.len();
         let segment = self.writer.id();
+        let mut removals: Option<Removals<'_>> = None;
         for (i, (op, (sub, value, flags))) in ops.iter().zip(&encoded).enumerate() {
             let seq = self.next_seq + i as u64;
             let (db, kind, key, expires_at) = match *op {
@@ -404,8 +408,23 @@ impl Engine {
                 len: (self.buf.len() - start) as u32,
             };
             self.last_record = Some(start);
-            self.apply(op, seq, loc);
+            // Removals of several elements of one collection (LREM, LTRIM, ZREMRANGEBYRANK...)
+            // are applied together: a list then shifts its elements once, not once per removal.
+            match *op {
+                Op::DeleteElement { db, key, name } => match &mut removals {
+                    Some((d, k, names)) if *d == db && *k == key => names.push(name),
+                    _ => {
+                        self.apply_removals(removals.take());
+                        removals = Some((db, key, vec![name]));
+                    }
+                },
+                _ => {
+                    self.apply_removals(removals.take());
+                    self.apply(op, seq, loc);
+                }
+            }
         }
+        self.apply_removals(removals);
         self.next_seq += ops.len() as u64;
         if !self.deferred {
             self.write_pending()?;
@@ -446,6 +465,15 @@ impl Engine {
             versions.push(version);
         }
         Ok(versions)
+    }
+
+    /// Applies consecutive `DeleteElement` ops of one collection, gathered by `commit`.
+    fn apply_removals(&mut self, removals: Option<Removals<'_>>) {
+        if let Some((db, key, names)) = removals
+            && let Some(c) = self.dbs[usize::from(db)].collection_mut(key)
+        {
+            c.remove_elements(&names);
+        }
     }
 
     /// Applies one record just encoded to the keydirs.
