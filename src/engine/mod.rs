@@ -296,12 +296,21 @@ impl Engine {
         if ops.is_empty() {
             return Ok(self.next_seq.saturating_sub(1));
         }
-        let versions = self.element_versions(ops)?;
+        // Most batches (strings, keyspace) have no element op: no versions to look up.
+        let has_elements = ops
+            .iter()
+            .any(|op| matches!(op, Op::SetElement { .. } | Op::DeleteElement { .. }));
+        let versions = if has_elements {
+            self.element_versions(ops)?
+        } else {
+            Vec::new()
+        };
         // Encode sub-keys and compress values first: the batch length decides whether to
         // rotate.
         let mut encoded: Vec<Encoded<'_>> = Vec::with_capacity(ops.len());
         let mut total: u64 = 0;
-        for (op, version) in ops.iter().zip(&versions) {
+        for (i, op) in ops.iter().enumerate() {
+            let version = versions.get(i).copied().unwrap_or(0);
             let (key, sub, value): (&[u8], Cow<'_, [u8]>, &[u8]) = match *op {
                 Op::Put { key, value, .. } => (key, Cow::Borrowed(b""), value),
                 Op::Delete { key, .. } | Op::Expire { key, .. } => (key, Cow::Borrowed(b""), b""),
@@ -312,9 +321,9 @@ impl Engine {
                 }),
                 Op::SetElement {
                     key, name, value, ..
-                } => (key, Cow::Owned(element_sub_key(*version, name)), value),
+                } => (key, Cow::Owned(element_sub_key(version, name)), value),
                 Op::DeleteElement { key, name, .. } => {
-                    (key, Cow::Owned(element_sub_key(*version, name)), b"")
+                    (key, Cow::Owned(element_sub_key(version, name)), b"")
                 }
             };
             let limit = MAX_FIELD_LEN as usize;
