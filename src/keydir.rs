@@ -106,6 +106,26 @@ pub struct Entry {
     pub vtype: ValueType,
 }
 
+/// What a key held before an insert replaced it or a removal took it.
+#[derive(Debug)]
+pub struct Removed {
+    /// Its entry.
+    pub entry: Entry,
+    /// Its elements, if it was a collection.
+    pub collection: Option<Collection>,
+}
+
+impl Removed {
+    /// Calls `f` with the location of every record that made the key what it was: its own
+    /// record and, for a collection, every element's.
+    pub fn for_each_location(&self, mut f: impl FnMut(Location)) {
+        f(self.entry.loc);
+        if let Some(c) = &self.collection {
+            c.for_each_location(f);
+        }
+    }
+}
+
 /// A key, inline when short.
 #[derive(Clone)]
 enum Key {
@@ -225,20 +245,19 @@ impl KeyDir {
             .map(|s| &s.entry)
     }
 
-    /// Inserts or replaces the entry of `key` (and drops the collection it held, if any);
-    /// returns the previous entry.
-    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+    /// Inserts or replaces the entry of `key`; returns what the key held before.
+    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Removed> {
         self.insert_slot(key, entry).1
     }
 
     /// Inserts or replaces `key` as the collection `collection`, with `entry` (type, expiry,
-    /// `Meta` record); returns the previous entry.
+    /// `Meta` record); returns what the key held before.
     pub fn insert_collection(
         &mut self,
         key: &[u8],
         entry: Entry,
         collection: Collection,
-    ) -> Option<Entry> {
+    ) -> Option<Removed> {
         let (idx, old) = self.insert_slot(key, entry);
         self.collections.insert(idx, collection);
         old
@@ -269,8 +288,8 @@ impl KeyDir {
         }
     }
 
-    /// Inserts or replaces; returns the slot index and the previous entry.
-    fn insert_slot(&mut self, key: &[u8], entry: Entry) -> (u32, Option<Entry>) {
+    /// Inserts or replaces; returns the slot index and what the key held before.
+    fn insert_slot(&mut self, key: &[u8], entry: Entry) -> (u32, Option<Removed>) {
         let hash = self.hasher.hash_one(key);
         let Self {
             table,
@@ -292,10 +311,16 @@ impl KeyDir {
         match found {
             TableEntry::Occupied(occupied) => {
                 let idx = *occupied.get();
-                let old = self.slot(idx).map(|s| s.entry);
-                if old.is_some_and(|e| e.vtype.is_collection()) {
-                    self.collections.remove(&idx);
-                }
+                let old = self.slot(idx).map(|s| Removed {
+                    entry: s.entry,
+                    collection: None,
+                });
+                let old = old.map(|mut old| {
+                    if old.entry.vtype.is_collection() {
+                        old.collection = self.collections.remove(&idx);
+                    }
+                    old
+                });
                 self.set_entry(idx, entry);
                 (idx, old)
             }
@@ -371,8 +396,8 @@ impl KeyDir {
         }
     }
 
-    /// Removes `key`; returns its entry.
-    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+    /// Removes `key`; returns what it held.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Removed> {
         let hash = self.hasher.hash_one(key);
         let Self { table, chunks, .. } = self;
         let found = table.find_entry(hash, |&idx| {
@@ -387,11 +412,16 @@ impl KeyDir {
         if slot.ttl_pos != NO_TTL {
             self.ttl_remove(slot.ttl_pos);
         }
-        if slot.entry.vtype.is_collection() {
-            self.collections.remove(&idx);
-        }
+        let collection = if slot.entry.vtype.is_collection() {
+            self.collections.remove(&idx)
+        } else {
+            None
+        };
         self.free.push(idx);
-        Some(slot.entry)
+        Some(Removed {
+            entry: slot.entry,
+            collection,
+        })
     }
 
     /// Removes every key.
@@ -488,18 +518,21 @@ mod tests {
     fn insert_get_replace_remove() {
         let mut kd = KeyDir::new();
         let long = vec![7u8; 100];
-        assert_eq!(kd.insert(b"a", entry(1, 0)), None);
-        assert_eq!(kd.insert(&long, entry(2, 0)), None);
+        assert_eq!(kd.insert(b"a", entry(1, 0)).map(|r| r.entry), None);
+        assert_eq!(kd.insert(&long, entry(2, 0)).map(|r| r.entry), None);
         assert_eq!(kd.get(b"a"), Some(&entry(1, 0)));
         assert_eq!(kd.get(&long), Some(&entry(2, 0)));
-        assert_eq!(kd.insert(b"a", entry(3, 5)), Some(entry(1, 0)));
+        assert_eq!(
+            kd.insert(b"a", entry(3, 5)).map(|r| r.entry),
+            Some(entry(1, 0))
+        );
         assert_eq!(kd.get(b"a"), Some(&entry(3, 5)));
         assert_eq!(kd.ttl_len(), 1);
-        assert_eq!(kd.remove(b"a"), Some(entry(3, 5)));
+        assert_eq!(kd.remove(b"a").map(|r| r.entry), Some(entry(3, 5)));
         assert_eq!(kd.ttl_len(), 0);
         assert_eq!(kd.get(b"a"), None);
         assert_eq!(kd.len(), 1);
-        assert_eq!(kd.remove(b"a"), None);
+        assert_eq!(kd.remove(b"a").map(|r| r.entry), None);
     }
 
     #[test]
@@ -512,9 +545,12 @@ mod tests {
             match rng.u8(..4) {
                 0 | 1 => {
                     let e = entry(step, if rng.bool() { u64::from(step) + 1 } else { 0 });
-                    assert_eq!(kd.insert(&key, e), model.insert(key.clone(), e));
+                    assert_eq!(
+                        kd.insert(&key, e).map(|r| r.entry),
+                        model.insert(key.clone(), e)
+                    );
                 }
-                2 => assert_eq!(kd.remove(&key), model.remove(&key)),
+                2 => assert_eq!(kd.remove(&key).map(|r| r.entry), model.remove(&key)),
                 _ => {
                     let at = u64::from(rng.u32(..3));
                     let present = kd.set_expiry(&key, at);

@@ -100,8 +100,9 @@ impl ListIndex {
         (0..n as u64).map(move |i| first + i * GAP)
     }
 
-    /// Places the element at `pos` (from an element record), replacing the one there if any.
-    pub fn apply(&mut self, pos: u64, loc: Location) {
+    /// Places the element at `pos` (from an element record), replacing the one there if any;
+    /// returns the location of the record it replaced.
+    pub fn apply(&mut self, pos: u64, loc: Location) -> Option<Location> {
         // Pushes are at the ends: check them before searching.
         match (self.items.front(), self.items.back()) {
             (None, _) => self.items.push_back((pos, loc)),
@@ -109,30 +110,55 @@ impl ListIndex {
             (_, Some(&(tail, _))) if pos > tail => self.items.push_back((pos, loc)),
             _ => match self.items.binary_search_by_key(&pos, |&(p, _)| p) {
                 Ok(i) => {
-                    if let Some(item) = self.items.get_mut(i) {
-                        item.1 = loc;
-                    }
+                    return self
+                        .items
+                        .get_mut(i)
+                        .map(|item| std::mem::replace(&mut item.1, loc));
                 }
                 Err(i) => self.items.insert(i, (pos, loc)),
             },
         }
+        None
     }
 
-    /// Removes the element at `pos`; returns whether there was one.
-    pub fn remove(&mut self, pos: u64) -> bool {
-        match (self.items.front(), self.items.back()) {
-            (Some(&(head, _)), _) if head == pos => self.items.pop_front().is_some(),
-            (_, Some(&(tail, _))) if tail == pos => self.items.pop_back().is_some(),
+    /// Removes the element at `pos`; returns the location of its record, if there was one.
+    pub fn remove(&mut self, pos: u64) -> Option<Location> {
+        let item = match (self.items.front(), self.items.back()) {
+            (Some(&(head, _)), _) if head == pos => self.items.pop_front(),
+            (_, Some(&(tail, _))) if tail == pos => self.items.pop_back(),
             _ => match self.items.binary_search_by_key(&pos, |&(p, _)| p) {
-                Ok(i) => self.items.remove(i).is_some(),
-                Err(_) => false,
+                Ok(i) => self.items.remove(i),
+                Err(_) => None,
             },
-        }
+        };
+        item.map(|(_, loc)| loc)
     }
 
-    /// Removes every element whose position is in `positions`, in one pass.
-    pub fn remove_all(&mut self, positions: &hashbrown::HashSet<u64>) {
-        self.items.retain(|(pos, _)| !positions.contains(pos));
+    /// Removes every element whose position is in `positions`, in one pass, calling `freed`
+    /// with the location of each one removed.
+    pub fn remove_all(
+        &mut self,
+        positions: &hashbrown::HashSet<u64>,
+        mut freed: impl FnMut(Location),
+    ) {
+        self.items.retain(|&(pos, loc)| {
+            let keep = !positions.contains(&pos);
+            if !keep {
+                freed(loc);
+            }
+            keep
+        });
+    }
+
+    /// The location of the element at `pos`, if there is one.
+    pub fn location_of(&self, pos: u64) -> Option<Location> {
+        let i = self.items.binary_search_by_key(&pos, |&(p, _)| p).ok()?;
+        self.items.get(i).map(|&(_, loc)| loc)
+    }
+
+    /// The locations of every element's record.
+    pub fn locations(&self) -> impl Iterator<Item = Location> + '_ {
+        self.items.iter().map(|&(_, loc)| loc)
     }
 
     /// Approximate bytes of RAM used.
@@ -184,7 +210,7 @@ mod tests {
                 _ if !model.is_empty() => {
                     let i = rng.usize(..model.len());
                     let (pos, _) = list.get(i).expect("in range");
-                    assert!(list.remove(pos));
+                    assert_eq!(list.remove(pos), Some(loc(model[i])));
                     model.remove(i);
                 }
                 _ => {}
@@ -217,11 +243,15 @@ mod tests {
             .filter(|i| i % 3 == 0)
             .filter_map(|i| one.get(i).map(|(p, _)| p))
             .collect();
+        let mut freed_one = Vec::new();
         for &pos in &doomed {
-            assert!(one.remove(pos));
+            freed_one.extend(one.remove(pos));
         }
-        all.remove_all(&doomed.iter().copied().collect());
+        let mut freed_all = Vec::new();
+        all.remove_all(&doomed.iter().copied().collect(), |l| freed_all.push(l));
         assert_eq!(order(&one), order(&all));
+        assert_eq!(freed_one, freed_all);
+        assert_eq!(freed_all.len(), 334);
         assert_eq!(all.len(), 666);
     }
 

@@ -12,11 +12,15 @@
 //!
 //! What stays in RAM per element, and what on disk:
 //! * hash: the field name and the location of its record; the value stays on disk;
-//! * set: the member;
-//! * sorted set: the member and its score, twice: a member → score table and an ordered index
-//!   ([`sorted::SortedIndex`]) for ranks and ranges in O(log n);
+//! * set: the member and the location of its record;
+//! * sorted set: the member and its score, twice: a member → (score, record location) table and
+//!   an ordered index ([`sorted::SortedIndex`]) for ranks and ranges in O(log n);
 //! * list: each element's position and the location of its record ([`list::ListIndex`]); the
 //!   value stays on disk.
+//!
+//! Every element keeps the location of the record that made it what it is, so that a record
+//! is live exactly when the index points at it: compaction keeps those, and the engine counts
+//! live bytes per segment from the locations the index gains and drops.
 //!
 //! This layer knows element names, locations and scores, not Redis's commands.
 
@@ -48,8 +52,8 @@ pub struct Collection {
 pub enum Elements {
     /// Hash fields and where each value's record lives.
     Hash(ElementTable<Location>),
-    /// Set members.
-    Set(ElementTable<()>),
+    /// Set members and where each one's record lives.
+    Set(ElementTable<Location>),
     /// Sorted-set members and scores.
     ZSet(ZSet),
     /// List elements in order, by position (see [`list`]).
@@ -86,66 +90,75 @@ impl Collection {
     }
 
     /// Applies an element record: `value` is the stored value, `loc` the record's location.
-    /// `Err` is a reason the record is corrupt.
+    /// Returns the location of the record it supersedes, if any. `Err` is a reason the record
+    /// is corrupt.
     pub fn apply_element(
         &mut self,
         name: &[u8],
         value: &[u8],
         loc: Location,
-    ) -> Result<(), &'static str> {
-        match &mut self.elements {
-            Elements::Hash(t) => {
-                t.insert(name, loc);
-            }
-            Elements::Set(t) => {
-                t.insert(name, ());
-            }
+    ) -> Result<Option<Location>, &'static str> {
+        Ok(match &mut self.elements {
+            Elements::Hash(t) => t.insert(name, loc),
+            Elements::Set(t) => t.insert(name, loc),
             Elements::ZSet(z) => {
                 let score =
                     decode_score(value).ok_or("sorted-set element without a valid score")?;
-                z.insert(name, score);
+                z.insert(name, score, loc)
             }
             Elements::List(l) => {
                 let pos = decode_position(name).ok_or("list element without a position")?;
-                l.apply(pos, loc);
+                l.apply(pos, loc)
             }
-        }
-        Ok(())
+        })
     }
 
-    /// Applies an element tombstone.
-    pub fn remove_element(&mut self, name: &[u8]) {
+    /// Applies an element tombstone; returns the location of the element's record, if it was
+    /// there.
+    pub fn remove_element(&mut self, name: &[u8]) -> Option<Location> {
         match &mut self.elements {
-            Elements::Hash(t) => {
-                t.remove(name);
-            }
-            Elements::Set(t) => {
-                t.remove(name);
-            }
-            Elements::ZSet(z) => {
-                z.remove(name);
-            }
-            Elements::List(l) => {
-                if let Some(pos) = decode_position(name) {
-                    l.remove(pos);
-                }
-            }
+            Elements::Hash(t) => t.remove(name),
+            Elements::Set(t) => t.remove(name),
+            Elements::ZSet(z) => z.remove(name).map(|(_, loc)| loc),
+            Elements::List(l) => l.remove(decode_position(name)?),
         }
     }
 
     /// Applies several element tombstones at once: for a list, one pass over its elements
-    /// instead of a shift per removal when they are many.
-    pub fn remove_elements(&mut self, names: &[&[u8]]) {
+    /// instead of a shift per removal when they are many. Calls `freed` with the location of
+    /// each element removed.
+    pub fn remove_elements(&mut self, names: &[&[u8]], mut freed: impl FnMut(Location)) {
         if let Elements::List(l) = &mut self.elements
             && names.len() > 8
         {
             let positions: hashbrown::HashSet<u64> =
                 names.iter().filter_map(|n| decode_position(n)).collect();
-            l.remove_all(&positions);
+            l.remove_all(&positions, freed);
             return;
         }
         for name in names {
-            self.remove_element(name);
+            if let Some(loc) = self.remove_element(name) {
+                freed(loc);
+            }
+        }
+    }
+
+    /// Calls `f` with the location of every element's record.
+    pub fn for_each_location(&self, mut f: impl FnMut(Location)) {
+        match &self.elements {
+            Elements::Hash(t) | Elements::Set(t) => t.iter().for_each(|(_, &loc)| f(loc)),
+            Elements::ZSet(z) => z.scores.iter().for_each(|(_, &(_, loc))| f(loc)),
+            Elements::List(l) => l.locations().for_each(f),
+        }
+    }
+
+    /// The location of element `name`'s record: whether a record of this collection's version
+    /// is the live one for its element.
+    pub fn element_location(&self, name: &[u8]) -> Option<Location> {
+        match &self.elements {
+            Elements::Hash(t) | Elements::Set(t) => t.get(name).copied(),
+            Elements::ZSet(z) => z.scores.get(name).map(|&(_, loc)| loc),
+            Elements::List(l) => l.location_of(decode_position(name)?),
         }
     }
 
@@ -196,11 +209,11 @@ pub fn split_sub_key(sub: &[u8]) -> Option<(SeqNo, &[u8])> {
     Some((u64::from_le_bytes(version.try_into().ok()?), name))
 }
 
-/// A sorted set: member → score, and the members in (score, member) order.
+/// A sorted set: member → (score, record location), and the members in (score, member) order.
 #[derive(Debug, Default)]
 pub struct ZSet {
-    /// Each member's score.
-    pub scores: ElementTable<f64>,
+    /// Each member's score, and where its record lives.
+    pub scores: ElementTable<(f64, Location)>,
     /// (score, member) in order.
     pub order: SortedIndex,
 }
@@ -218,33 +231,41 @@ impl ZSet {
 
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member).copied()
+        self.scores.get(member).map(|&(score, _)| score)
     }
 
-    /// Sets `member`'s score; returns the previous one. A score equal to the current one
-    /// (`-0` and `0` included) changes nothing, as in Redis.
-    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
-        match self.score(member) {
-            Some(old) if old == score => Some(old),
-            Some(old) => {
-                self.scores.insert(member, score);
-                self.order.remove(old, member);
-                self.order.insert(score, member);
-                Some(old)
+    /// Members and scores, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
+        self.scores.iter().map(|(m, &(s, _))| (m, s))
+    }
+
+    /// Sets `member`'s score, from the record at `loc`; returns the location of the record it
+    /// supersedes. A score equal to the current one (`-0` and `0` included) leaves the order
+    /// as it is, as in Redis.
+    pub fn insert(&mut self, member: &[u8], score: f64, loc: Location) -> Option<Location> {
+        match self.scores.insert(member, (score, loc)) {
+            Some((old, old_loc)) => {
+                if old == score {
+                    // Keep the stored score's sign: Redis does not change -0 to 0.
+                    self.scores.insert(member, (old, loc));
+                } else {
+                    self.order.remove(old, member);
+                    self.order.insert(score, member);
+                }
+                Some(old_loc)
             }
             None => {
-                self.scores.insert(member, score);
                 self.order.insert(score, member);
                 None
             }
         }
     }
 
-    /// Removes `member`; returns its score.
-    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let old = self.scores.remove(member)?;
+    /// Removes `member`; returns its score and record location.
+    pub fn remove(&mut self, member: &[u8]) -> Option<(f64, Location)> {
+        let (old, loc) = self.scores.remove(member)?;
         self.order.remove(old, member);
-        Some(old)
+        Some((old, loc))
     }
 
     /// 0-based ascending rank of `member`.

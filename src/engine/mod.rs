@@ -22,6 +22,7 @@
 
 pub mod expiry;
 pub mod recovery;
+pub mod space;
 pub mod watch;
 
 use std::borrow::Cow;
@@ -40,6 +41,7 @@ use crate::log::{Kind, Segment, SegmentId, SeqNo, Timestamp, Writer};
 use crate::options::Options;
 
 pub use recovery::RecoveryReport;
+pub use space::SpaceMap;
 
 /// One change to the store, as the data-type layer asks for it.
 #[derive(Debug, Clone, Copy)]
@@ -181,6 +183,8 @@ pub struct Engine {
     last_record: Option<usize>,
     /// Clients watching keys (WATCH).
     watches: watch::Watches,
+    /// Live bytes per segment.
+    space: SpaceMap,
     /// Set after a failed write or fsync: the on-disk tail is unknown, so refuse writes.
     poisoned: bool,
     /// Held for the engine's life: the exclusive lock on `LOCK`.
@@ -481,12 +485,15 @@ impl Engine {
         if let Some((db, key, names)) = removals
             && let Some(c) = self.dbs[usize::from(db)].collection_mut(key)
         {
-            c.remove_elements(&names);
+            let space = &mut self.space;
+            c.remove_elements(&names, |loc| space.sub(loc));
         }
     }
 
-    /// Applies one record just encoded to the keydirs.
+    /// Applies one record just encoded to the keydirs, and moves the bytes of the records it
+    /// supersedes from live to dead.
     fn apply(&mut self, op: &Op<'_>, seq: SeqNo, loc: Location) {
+        let space = &mut self.space;
         match *op {
             Op::Put {
                 db,
@@ -499,10 +506,13 @@ impl Engine {
                     expires_at,
                     vtype: ValueType::String,
                 };
-                self.dbs[usize::from(db)].insert(key, entry);
+                let old = self.dbs[usize::from(db)].insert(key, entry);
+                space.drop_removed(old.as_ref());
+                space.add(loc);
             }
             Op::Delete { db, key } => {
-                self.dbs[usize::from(db)].remove(key);
+                let old = self.dbs[usize::from(db)].remove(key);
+                space.drop_removed(old.as_ref());
             }
             Op::Expire {
                 db,
@@ -511,7 +521,11 @@ impl Engine {
             } => {
                 self.dbs[usize::from(db)].set_expiry(key, expires_at);
             }
-            Op::Flush { db } => self.dbs[usize::from(db)].clear(),
+            Op::Flush { db } => {
+                let keydir = &mut self.dbs[usize::from(db)];
+                space.drop_keydir(keydir);
+                keydir.clear();
+            }
             Op::Create {
                 db,
                 key,
@@ -524,7 +538,9 @@ impl Engine {
                         expires_at,
                         vtype,
                     };
-                    self.dbs[usize::from(db)].insert_collection(key, entry, collection);
+                    let old = self.dbs[usize::from(db)].insert_collection(key, entry, collection);
+                    space.drop_removed(old.as_ref());
+                    space.add(loc);
                 }
             }
             Op::SetElement {
@@ -535,12 +551,19 @@ impl Engine {
             } => {
                 if let Some(c) = self.dbs[usize::from(db)].collection_mut(key) {
                     // Values of sorted-set elements were checked by the caller's encoding.
-                    let _ = c.apply_element(name, value, loc);
+                    if let Ok(superseded) = c.apply_element(name, value, loc) {
+                        space.add(loc);
+                        if let Some(old) = superseded {
+                            space.sub(old);
+                        }
+                    }
                 }
             }
             Op::DeleteElement { db, key, name } => {
-                if let Some(c) = self.dbs[usize::from(db)].collection_mut(key) {
-                    c.remove_element(name);
+                if let Some(c) = self.dbs[usize::from(db)].collection_mut(key)
+                    && let Some(old) = c.remove_element(name)
+                {
+                    space.sub(old);
                 }
             }
         }

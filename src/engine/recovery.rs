@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
-use super::Engine;
+use super::{Engine, SpaceMap};
 use crate::collection::{Collection, split_sub_key};
 use crate::error::{Error, Result};
 use crate::keydir::{Entry, KeyDir, Location, ValueType};
@@ -66,6 +66,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
 
     let ids = list_segments(dir)?;
     let mut dbs: Vec<KeyDir> = (0..NUM_DBS).map(|_| KeyDir::new()).collect();
+    let mut space = SpaceMap::default();
     let mut segments = BTreeMap::new();
     let mut report = RecoveryReport {
         segments: ids.len(),
@@ -79,8 +80,15 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
     for (i, &id) in ids.iter().enumerate() {
         let newest = i + 1 == ids.len();
         let path = segment_path(dir, id);
-        let (valid_len, version) =
-            replay_segment(&path, id, newest, &mut dbs, &mut max_seq, &mut report)?;
+        let (valid_len, version) = replay_segment(
+            &path,
+            id,
+            newest,
+            &mut dbs,
+            &mut space,
+            &mut max_seq,
+            &mut report,
+        )?;
         if newest {
             old_format = version.is_some_and(|v| v < FORMAT_VERSION);
             let w = Writer::reopen(dir, id, valid_len, opts.observer.clone())?;
@@ -110,7 +118,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
     };
     let now = opts.clock.now_ms();
     for keydir in &mut dbs {
-        drop_expired(keydir, now);
+        drop_expired(keydir, &mut space, now);
     }
     report.keys = dbs.iter().map(KeyDir::len).sum();
     report.elapsed = started.elapsed();
@@ -123,6 +131,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
         next_seq: max_seq.map_or(1, |s| s + 1),
         written_seq: max_seq.unwrap_or(0),
         watches: Default::default(),
+        space,
         buf: Vec::new(),
         deferred: false,
         last_record: None,
@@ -143,6 +152,7 @@ fn replay_segment(
     id: SegmentId,
     newest: bool,
     dbs: &mut [KeyDir],
+    space: &mut SpaceMap,
     max_seq: &mut Option<SeqNo>,
     report: &mut RecoveryReport,
 ) -> Result<(u64, Option<u32>)> {
@@ -175,7 +185,7 @@ fn replay_segment(
                 batch.push((pos, rec));
                 if !rec.header.batch_continues() {
                     for (offset, rec) in batch.drain(..) {
-                        apply(dbs, id, offset, &rec)
+                        apply(dbs, space, id, offset, &rec)
                             .map_err(|reason| corrupt(offset as u64, reason))?;
                         report.records += 1;
                     }
@@ -230,8 +240,9 @@ fn valid_record_after(buf: &[u8], from: usize) -> bool {
 ///
 /// Expired keys stay in for now (see [`drop_expired`]): a `Put` whose expiry has passed may
 /// have been made persistent by a later `Expire` record.
-fn apply(
+pub(super) fn apply(
     dbs: &mut [KeyDir],
+    space: &mut SpaceMap,
     segment: SegmentId,
     offset: usize,
     rec: &RecordRef<'_>,
@@ -247,22 +258,29 @@ fn apply(
     };
     match h.kind {
         Kind::Put => {
-            keydir.insert(
+            let loc = loc()?;
+            let old = keydir.insert(
                 rec.key,
                 Entry {
-                    loc: loc()?,
+                    loc,
                     expires_at: h.expires_at,
                     vtype: ValueType::String,
                 },
             );
+            space.drop_removed(old.as_ref());
+            space.add(loc);
         }
         Kind::Delete => {
-            keydir.remove(rec.key);
+            let old = keydir.remove(rec.key);
+            space.drop_removed(old.as_ref());
         }
         Kind::Expire => {
             keydir.set_expiry(rec.key, h.expires_at);
         }
-        Kind::Flush => keydir.clear(),
+        Kind::Flush => {
+            space.drop_keydir(keydir);
+            keydir.clear();
+        }
         Kind::Meta => {
             let vtype = match rec.value {
                 [byte] if !h.is_compressed() => ValueType::collection_from_byte(*byte),
@@ -270,12 +288,15 @@ fn apply(
             }
             .ok_or("metadata record with an unknown collection type")?;
             let collection = Collection::new(vtype, h.seq).ok_or("metadata of a string")?;
+            let loc = loc()?;
             let entry = Entry {
-                loc: loc()?,
+                loc,
                 expires_at: h.expires_at,
                 vtype,
             };
-            keydir.insert_collection(rec.key, entry, collection);
+            let old = keydir.insert_collection(rec.key, entry, collection);
+            space.drop_removed(old.as_ref());
+            space.add(loc);
         }
         Kind::Element | Kind::ElementDelete => {
             let (version, name) =
@@ -288,7 +309,9 @@ fn apply(
                 return Ok(());
             };
             if h.kind == Kind::ElementDelete {
-                collection.remove_element(name);
+                if let Some(old) = collection.remove_element(name) {
+                    space.sub(old);
+                }
             } else {
                 // Only a hash field's value may be compressed, and replay needs only its
                 // location.
@@ -297,7 +320,11 @@ fn apply(
                 } else {
                     rec.value
                 };
-                collection.apply_element(name, value, loc()?)?;
+                let loc = loc()?;
+                if let Some(old) = collection.apply_element(name, value, loc)? {
+                    space.sub(old);
+                }
+                space.add(loc);
             }
         }
     }
@@ -308,7 +335,7 @@ fn apply(
 /// No tombstone is written: the records themselves say the key is gone. Also removes any
 /// collection left without elements, which kvdb never writes (it deletes a collection with
 /// its last element) but a hand-made log could hold.
-fn drop_expired(keydir: &mut KeyDir, now: Timestamp) {
+fn drop_expired(keydir: &mut KeyDir, space: &mut SpaceMap, now: Timestamp) {
     let mut expired = Vec::new();
     keydir.for_each(|key, entry| {
         if entry.expires_at != 0 && entry.expires_at <= now {
@@ -321,7 +348,8 @@ fn drop_expired(keydir: &mut KeyDir, now: Timestamp) {
         }
     });
     for key in expired {
-        keydir.remove(&key);
+        let old = keydir.remove(&key);
+        space.drop_removed(old.as_ref());
     }
 }
 

@@ -19,6 +19,12 @@ pub trait IoObserver: Send + Sync + Debug {
     fn synced(&self, path: &Path);
     /// The file was removed (not yet durable).
     fn removed(&self, path: &Path);
+    /// `from` was renamed to `to`, replacing any file `to` named (not yet durable: the rename
+    /// is atomic, but only a directory fsync makes it survive a power cut). The default does
+    /// nothing, for observers that only count.
+    fn renamed(&self, from: &Path, to: &Path) {
+        let _ = (from, to);
+    }
     /// The directory's entries (creations and removals so far) are now durable.
     fn dir_synced(&self, dir: &Path);
 }

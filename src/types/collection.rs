@@ -38,7 +38,7 @@ impl Tx<'_> {
     }
 
     /// The set members of `key` (after [`Tx::typed_entry`]).
-    pub(crate) fn set_members(&self, key: &[u8]) -> Option<&ElementTable<()>> {
+    pub(crate) fn set_members(&self, key: &[u8]) -> Option<&ElementTable<Location>> {
         match &self.collection(key)?.elements {
             Elements::Set(table) => Some(table),
             _ => None,
@@ -171,7 +171,7 @@ impl Tx<'_> {
             Elements::ZSet(zset) => zset
                 .scores
                 .iter()
-                .map(|(name, &score)| {
+                .map(|(name, &(score, _))| {
                     (
                         name.to_vec(),
                         crate::collection::encode_score(score).to_vec(),

@@ -27,7 +27,7 @@ use crate::collection::ElementTable;
 use crate::db::Tx;
 use crate::error::{Error, Result};
 use crate::glob::glob_match;
-use crate::keydir::ValueType;
+use crate::keydir::{Location, ValueType};
 use crate::types::ScanPage;
 
 /// Most picks one `SRANDMEMBER key -count` returns: larger negative counts are refused
@@ -51,7 +51,7 @@ const NO_VALUE: &[u8] = b"";
 
 /// Up to `count` distinct members of `table` at random (all of them, in slot order, when
 /// `count` reaches its size).
-fn distinct_random(table: &ElementTable<()>, count: u64) -> Vec<Vec<u8>> {
+fn distinct_random(table: &ElementTable<Location>, count: u64) -> Vec<Vec<u8>> {
     let len = table.len();
     let count = usize::try_from(count).unwrap_or(usize::MAX);
     if count >= len {
@@ -268,7 +268,7 @@ impl Tx<'_> {
         for key in keys {
             exists.push(self.set_exists(key)?);
         }
-        let tables: Vec<Option<&ElementTable<()>>> = keys
+        let tables: Vec<Option<&ElementTable<Location>>> = keys
             .iter()
             .zip(&exists)
             .map(|(key, &e)| if e { self.set_members(key) } else { None })

@@ -365,7 +365,7 @@ impl Encoding {
                 || zset
                     .scores
                     .iter()
-                    .any(|(m, &s)| m.len() > LISTPACK_MAX_VALUE || negative_zero(s)),
+                    .any(|(m, &(s, _))| m.len() > LISTPACK_MAX_VALUE || negative_zero(s)),
             len,
         }
     }
@@ -881,7 +881,7 @@ impl Tx<'_> {
         let members = found
             .into_iter()
             .filter(|(member, _)| pattern.is_none_or(|p| glob_match(p, member, false)))
-            .map(|(member, &score)| (member.to_vec(), score))
+            .map(|(member, &(score, _))| (member.to_vec(), score))
             .collect();
         Ok(ZScanPage { cursor, members })
     }

@@ -38,7 +38,7 @@ use hashbrown::hash_map::Entry as MapEntry;
 use crate::collection::{ElementTable, Elements, ZSet, encode_score};
 use crate::db::Tx;
 use crate::error::{Error, Result};
-use crate::keydir::ValueType;
+use crate::keydir::{Location, ValueType};
 
 /// How ZUNION and ZINTER combine the scores a member has in several inputs (AGGREGATE).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -93,7 +93,7 @@ enum Input<'a> {
     /// A missing key: an empty input.
     Missing,
     ZSet(&'a ZSet),
-    Set(&'a ElementTable<()>),
+    Set(&'a ElementTable<Location>),
 }
 
 impl<'a> Input<'a> {
@@ -125,7 +125,7 @@ impl<'a> Input<'a> {
     /// Every member with its score, in no particular order.
     fn members(self) -> impl Iterator<Item = (&'a [u8], f64)> {
         let zset = match self {
-            Input::ZSet(zset) => Some(zset.scores.iter().map(|(m, &s)| (m, s))),
+            Input::ZSet(zset) => Some(zset.iter()),
             _ => None,
         };
         let set = match self {
@@ -449,7 +449,7 @@ mod tests {
             let Some(zset) = tx.zset(key.as_bytes()) else {
                 return Ok(Vec::new());
             };
-            let members = zset.scores.iter().map(|(m, &s)| (m, s)).collect();
+            let members = zset.iter().collect();
             Ok(sorted(members)
                 .into_iter()
                 .map(|(m, s)| (m.to_vec(), s.to_bits()))
