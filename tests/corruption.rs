@@ -256,7 +256,10 @@ fn a_newest_segment_shorter_than_its_header_opens() -> TestResult {
         drop(db);
         let db = open(scratch.path())?;
         assert_eq!(db.get(b"after")?, Some(b"short".to_vec()));
-        assert_eq!(&std::fs::read(&path)?[..16], &encode_header()[..]);
+        assert_eq!(
+            &std::fs::read(&path)?[..SEGMENT_HEADER_LEN as usize],
+            &encode_header()[..]
+        );
     }
     Ok(())
 }

@@ -37,6 +37,7 @@ use crate::keydir::{Entry, KeyDir, Location, ValueType};
 use crate::log::record::{
     self, DecodeError, FLAG_BATCH_MORE, FLAG_ZSTD, Header, MAX_FIELD_LEN, NUM_DBS, RecordRef,
 };
+use crate::log::segment::SegmentHeader;
 use crate::log::{Kind, Segment, SegmentId, SeqNo, Timestamp, Writer};
 use crate::options::Options;
 
@@ -626,6 +627,7 @@ impl Engine {
                 self.writer.path().to_owned(),
                 next,
                 Arc::clone(self.writer.file()),
+                SegmentHeader::appended(),
             )),
         );
         ::log::debug!("sealed segment {} and started {}", old.id(), next);

@@ -29,7 +29,8 @@ use crate::error::{Error, Result};
 use crate::keydir::{Entry, KeyDir, Location, ValueType};
 use crate::log::record::{self, DecodeError, NUM_DBS, RecordRef};
 use crate::log::segment::{
-    FORMAT_VERSION, SEGMENT_HEADER_LEN, check_header, list_segments, segment_path,
+    FORMAT_VERSION, LEGACY_HEADER_LEN, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SegmentHeader,
+    list_segments, parse_header, segment_path,
 };
 use crate::log::{Kind, Segment, SegmentId, SeqNo, Timestamp, Writer, mmap};
 use crate::options::Options;
@@ -80,7 +81,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
     for (i, &id) in ids.iter().enumerate() {
         let newest = i + 1 == ids.len();
         let path = segment_path(dir, id);
-        let (valid_len, version) = replay_segment(
+        let (valid_len, header) = replay_segment(
             &path,
             id,
             newest,
@@ -90,11 +91,13 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
             &mut report,
         )?;
         if newest {
-            old_format = version.is_some_and(|v| v < FORMAT_VERSION);
+            // A compaction output is never written to: new records go to a new segment.
+            old_format = header.is_some_and(|h| h.version < FORMAT_VERSION || h.filtered_seq != 0);
             let w = Writer::reopen(dir, id, valid_len, opts.observer.clone())?;
+            let header = header.unwrap_or_else(SegmentHeader::appended);
             segments.insert(
                 id,
-                Arc::new(Segment::active(path, id, Arc::clone(w.file()))),
+                Arc::new(Segment::active(path, id, Arc::clone(w.file()), header)),
             );
             writer = Some(w);
         } else {
@@ -111,6 +114,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
                     w.path().to_owned(),
                     1,
                     Arc::clone(w.file()),
+                    SegmentHeader::appended(),
                 )),
             );
             w
@@ -145,8 +149,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
 }
 
 /// Replays one segment; returns the length of its valid prefix (the whole file unless a torn
-/// tail of the newest segment is to be cut) and its format version (`None` if its header is
-/// torn).
+/// tail of the newest segment is to be cut) and its header (`None` if the header is torn).
 fn replay_segment(
     path: &Path,
     id: SegmentId,
@@ -155,7 +158,7 @@ fn replay_segment(
     space: &mut SpaceMap,
     max_seq: &mut Option<SeqNo>,
     report: &mut RecoveryReport,
-) -> Result<(u64, Option<u32>)> {
+) -> Result<(u64, Option<SegmentHeader>)> {
     let corrupt = |offset: u64, reason: &str| Error::Corrupt {
         path: path.to_owned(),
         offset,
@@ -163,7 +166,7 @@ fn replay_segment(
     };
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    if file_len < SEGMENT_HEADER_LEN {
+    if file_len < LEGACY_HEADER_LEN {
         if newest {
             // Created but the crash came before its header was complete.
             let valid = cut_tail(path, 0, file_len, "segment header incomplete", report);
@@ -172,9 +175,16 @@ fn replay_segment(
         return Err(corrupt(0, "file shorter than the segment header"));
     }
     let map = mmap::map_sealed(&file).map_err(|e| Error::io(path, e))?;
-    let version = check_header(&map).map_err(|reason| corrupt(0, &reason))?;
+    let header = match parse_header(&map) {
+        Ok(header) => header,
+        Err(_) if newest && file_len < SEGMENT_HEADER_LEN && map.starts_with(&SEGMENT_MAGIC) => {
+            let valid = cut_tail(path, 0, file_len, "segment header incomplete", report);
+            return Ok((valid, None));
+        }
+        Err(reason) => return Err(corrupt(0, &reason)),
+    };
 
-    let mut pos = SEGMENT_HEADER_LEN as usize;
+    let mut pos = header.len as usize;
     let mut batch: Vec<(usize, RecordRef<'_>)> = Vec::new();
     let mut cut: Option<(usize, &str)> = None;
     while pos < map.len() {
@@ -215,7 +225,7 @@ fn replay_segment(
         Some((at, reason)) => cut_tail(path, at as u64, file_len, reason, report),
         None => file_len,
     };
-    Ok((valid, Some(version)))
+    Ok((valid, Some(header)))
 }
 
 /// Reports a torn tail of the newest segment to be cut at `at`; returns the valid length.

@@ -2,11 +2,21 @@
 //!
 //! ```text
 //! offset size field
-//!  0     8    magic    b"KVDBSEG\0"
-//!  8     4    version  format version: 2 (1 = before collection records; still read)
-//! 12     4    reserved 0
-//! 16          records
+//!  0     8    magic        b"KVDBSEG\0"
+//!  8     4    version      format version: 3 (1 and 2, with a 16-byte header, still read)
+//! 12     4    header_crc   CRC-32 of bytes 16..32 (version 3; reserved, 0, before)
+//! 16     4    covers_from  0 for a segment the writer appended; for a compaction output,
+//!                          the id of the oldest segment it replaces (see below)
+//! 20     4    reserved     0
+//! 24     8    filtered_seq 0 for an appended segment; for a compaction output, the sequence
+//!                          number the engine was at when compaction chose what to keep
+//! 32          records
 //! ```
+//!
+//! A compaction of segments `a..=b` writes one file that is renamed over segment `b` (one atomic
+//! step) and then deletes `a..b`; its `covers_from` is `a`, so that an open after a crash in
+//! between deletes what the rename already superseded. Versions 1 and 2 had a 16-byte header
+//! (magic, version, reserved) and no compaction outputs.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -27,12 +37,40 @@ pub type SegmentId = u32;
 /// Magic bytes at the start of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"KVDBSEG\0";
 /// Segment format version written by this build: 2 added the collection record kinds (`Meta`,
-/// `Element`, `ElementDelete`).
-pub const FORMAT_VERSION: u32 = 2;
+/// `Element`, `ElementDelete`), 3 the compaction fields of the header.
+pub const FORMAT_VERSION: u32 = 3;
 /// Oldest segment format version this build reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
-/// Segment header: magic 8 + version 4 + reserved 4.
-pub const SEGMENT_HEADER_LEN: u64 = 8 + 4 + 4;
+/// Segment header of the current version: magic 8 + version 4 + reserved 4 + covers_from 4 +
+/// reserved 4 + filtered_seq 8.
+pub const SEGMENT_HEADER_LEN: u64 = 32;
+/// Segment header of versions 1 and 2: magic 8 + version 4 + reserved 4.
+pub const LEGACY_HEADER_LEN: u64 = 16;
+
+/// What a segment's header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentHeader {
+    /// Format version.
+    pub version: u32,
+    /// Where records start: the header's length.
+    pub len: u64,
+    /// For a compaction output, the oldest segment id it replaces; 0 otherwise.
+    pub covers_from: SegmentId,
+    /// For a compaction output, the sequence number its liveness was decided at; 0 otherwise.
+    pub filtered_seq: u64,
+}
+
+impl SegmentHeader {
+    /// The header [`encode_header`] writes.
+    pub fn appended() -> SegmentHeader {
+        SegmentHeader {
+            version: FORMAT_VERSION,
+            len: SEGMENT_HEADER_LEN,
+            covers_from: 0,
+            filtered_seq: 0,
+        }
+    }
+}
 /// File name extension of segments.
 const SEGMENT_EXT: &str = "seg";
 
@@ -63,17 +101,35 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentId>> {
     Ok(ids)
 }
 
-/// The header bytes every segment starts with.
+/// The header of a segment the writer appends to.
 pub fn encode_header() -> [u8; SEGMENT_HEADER_LEN as usize] {
+    encode_compacted_header(0, 0)
+}
+
+/// The header of a compaction output replacing segments `covers_from..=` its own id, whose
+/// records were chosen at sequence number `filtered_seq`.
+pub fn encode_compacted_header(
+    covers_from: SegmentId,
+    filtered_seq: u64,
+) -> [u8; SEGMENT_HEADER_LEN as usize] {
     let mut buf = [0u8; SEGMENT_HEADER_LEN as usize];
     buf[..8].copy_from_slice(&SEGMENT_MAGIC);
     LE::write_u32(&mut buf[8..12], FORMAT_VERSION);
+    LE::write_u32(&mut buf[16..20], covers_from);
+    LE::write_u64(&mut buf[24..32], filtered_seq);
+    let crc = crc32fast::hash(&buf[16..32]);
+    LE::write_u32(&mut buf[12..16], crc);
     buf
 }
 
 /// Checks a segment header and returns its format version; `Err` holds the reason.
 pub fn check_header(buf: &[u8]) -> std::result::Result<u32, String> {
-    if buf.len() < SEGMENT_HEADER_LEN as usize {
+    parse_header(buf).map(|h| h.version)
+}
+
+/// Checks and decodes a segment header; `Err` holds the reason.
+pub fn parse_header(buf: &[u8]) -> std::result::Result<SegmentHeader, String> {
+    if buf.len() < LEGACY_HEADER_LEN as usize {
         return Err("file shorter than the segment header".into());
     }
     if buf[..8] != SEGMENT_MAGIC {
@@ -83,7 +139,26 @@ pub fn check_header(buf: &[u8]) -> std::result::Result<u32, String> {
     if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(format!("unsupported format version {version}"));
     }
-    Ok(version)
+    if version < 3 {
+        return Ok(SegmentHeader {
+            version,
+            len: LEGACY_HEADER_LEN,
+            covers_from: 0,
+            filtered_seq: 0,
+        });
+    }
+    if buf.len() < SEGMENT_HEADER_LEN as usize {
+        return Err("file shorter than the segment header".into());
+    }
+    if LE::read_u32(&buf[12..16]) != crc32fast::hash(&buf[16..32]) {
+        return Err("segment header checksum mismatch".into());
+    }
+    Ok(SegmentHeader {
+        version,
+        len: SEGMENT_HEADER_LEN,
+        covers_from: LE::read_u32(&buf[16..20]),
+        filtered_seq: LE::read_u64(&buf[24..32]),
+    })
 }
 
 /// How a segment's bytes are read.
@@ -102,6 +177,7 @@ pub struct Segment {
     id: SegmentId,
     path: PathBuf,
     source: Source,
+    header: SegmentHeader,
 }
 
 impl Segment {
@@ -112,23 +188,54 @@ impl Segment {
         Self::from_file(path, id, Arc::new(file), mmap)
     }
 
-    /// Wraps an already open file (the writer's, when it is sealed).
+    /// Wraps an already open file (the writer's, when it is sealed), and checks its header.
     pub fn from_file(path: PathBuf, id: SegmentId, file: Arc<File>, mmap: bool) -> Result<Segment> {
         let source = if mmap {
             Source::Mapped(map_sealed(&file).map_err(|e| Error::io(&path, e))?)
         } else {
             Source::File(file)
         };
-        Ok(Segment { id, path, source })
+        let mut segment = Segment {
+            id,
+            path,
+            source,
+            header: SegmentHeader::appended(),
+        };
+        let len = segment.len()?.min(SEGMENT_HEADER_LEN) as usize;
+        let bytes = segment.read_at(0, len)?;
+        segment.header = parse_header(&bytes).map_err(|reason| segment.corrupt(0, &reason))?;
+        Ok(segment)
     }
 
-    /// A segment read with `pread` through `file` (the active segment).
-    pub fn active(path: PathBuf, id: SegmentId, file: Arc<File>) -> Segment {
+    /// A segment read with `pread` through `file` (the active segment), whose header is
+    /// `header`.
+    pub fn active(path: PathBuf, id: SegmentId, file: Arc<File>, header: SegmentHeader) -> Segment {
         Segment {
             id,
             path,
             source: Source::File(file),
+            header,
         }
+    }
+
+    /// What the segment's header says.
+    pub fn header(&self) -> &SegmentHeader {
+        &self.header
+    }
+
+    /// The segment's length in bytes now (an active segment grows).
+    pub fn len(&self) -> Result<u64> {
+        match &self.source {
+            Source::Mapped(map) => Ok(map.len() as u64),
+            Source::File(file) => Ok(file.metadata().map_err(|e| Error::io(&self.path, e))?.len()),
+        }
+    }
+
+    /// The first [`SEGMENT_HEADER_LEN`] bytes of the file (fewer if it is shorter): what a hint
+    /// file names its segment by.
+    pub fn header_bytes(&self) -> Result<Vec<u8>> {
+        let len = self.len()?.min(SEGMENT_HEADER_LEN) as usize;
+        Ok(self.read_at(0, len)?.into_owned())
     }
 
     /// The segment's id.
