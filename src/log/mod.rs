@@ -6,6 +6,7 @@
 //! segment, the newest, is *active* and appended to by the [`Writer`]; the others are *sealed*:
 //! immutable, fsync'd, and read through a memory map or `pread` ([`Segment`]).
 
+pub mod hint;
 pub mod mmap;
 pub mod observer;
 pub mod record;

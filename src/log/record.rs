@@ -38,7 +38,8 @@ pub const FLAG_ZSTD: u8 = 1 << 0;
 /// Flag bit: more records of the same atomic batch follow this one. The last record of a batch
 /// has it clear; recovery applies a batch only once it has seen that last record.
 pub const FLAG_BATCH_MORE: u8 = 1 << 1;
-const KNOWN_FLAGS: u8 = FLAG_ZSTD | FLAG_BATCH_MORE;
+/// Every flag bit this version knows; a record with another bit set is invalid.
+pub const KNOWN_FLAGS: u8 = FLAG_ZSTD | FLAG_BATCH_MORE;
 
 /// What a record means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +64,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn from_u8(byte: u8) -> Option<Kind> {
+    /// The kind a record's kind byte names.
+    pub fn from_u8(byte: u8) -> Option<Kind> {
         Some(match byte {
             1 => Kind::Put,
             2 => Kind::Delete,

@@ -231,6 +231,11 @@ impl Segment {
         }
     }
 
+    /// Whether the segment holds no record (only its header).
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? <= self.header.len)
+    }
+
     /// The first [`SEGMENT_HEADER_LEN`] bytes of the file (fewer if it is shorter): what a hint
     /// file names its segment by.
     pub fn header_bytes(&self) -> Result<Vec<u8>> {
