@@ -83,7 +83,6 @@ pub const MAX_INLINE_LEN: usize = 8;
 const HINT_EXT: &str = "hint";
 /// Suffix of a hint file being written.
 const TEMP_SUFFIX: &str = ".tmp";
-/// Flag bits a record may carry (`record`'s own set is private).
 
 /// Segment header bytes as stored in a hint (zero-padded).
 pub type SegmentIdentity = [u8; IDENTITY_LEN];
