@@ -169,6 +169,8 @@ pub struct Engine {
     /// Every segment, sealed or active, by id. The active one reads with `pread`.
     segments: BTreeMap<SegmentId, Arc<Segment>>,
     writer: Writer,
+    /// Id of the next segment file to create (appended or compaction output): ids only grow.
+    next_segment_id: SegmentId,
     next_seq: SeqNo,
     /// Sequence number of the last record appended to the file (held batches excluded): what
     /// an fsync now would make durable.
@@ -605,7 +607,8 @@ impl Engine {
             self.poisoned = true;
             return Err(e);
         }
-        let next = self.writer.id() + 1;
+        let next = self.next_segment_id;
+        self.next_segment_id += 1;
         let new_writer = match Writer::create(&self.dir, next, self.opts.observer.clone()) {
             Ok(w) => w,
             Err(e) => {

@@ -23,16 +23,18 @@ use std::time::{Duration, Instant};
 
 use fs2::FileExt;
 
-use super::{Engine, SpaceMap};
+use super::{Engine, Op, SpaceMap};
 use crate::collection::{Collection, split_sub_key};
 use crate::error::{Error, Result};
 use crate::keydir::{Entry, KeyDir, Location, ValueType};
 use crate::log::record::{self, DecodeError, NUM_DBS, RecordRef};
 use crate::log::segment::{
     FORMAT_VERSION, LEGACY_HEADER_LEN, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SegmentHeader,
-    list_segments, parse_header, segment_path,
+    list_segments, order_key, parse_header, segment_path,
 };
-use crate::log::{Kind, Segment, SegmentId, SeqNo, Timestamp, Writer, mmap};
+use crate::log::hint::{self, HintFile};
+use crate::log::writer::sync_dir;
+use crate::log::{IoObserver, Kind, Segment, SegmentId, SeqNo, Timestamp, Writer, mmap};
 use crate::options::Options;
 
 /// Name of the lock file in a data directory.
@@ -51,6 +53,12 @@ pub struct RecoveryReport {
     pub truncated: Option<(PathBuf, u64, u64)>,
     /// Time the replay took.
     pub elapsed: Duration,
+    /// Sealed segments loaded from their hint file instead of being scanned.
+    pub hinted: usize,
+    /// Hint files that could not be used (corrupt, stale, unreadable): their segments were
+    /// scanned.
+    pub hint_failures: usize,
+
 }
 
 /// Locks `dir` (creating it if needed), replays it, and returns the ready engine.
@@ -65,12 +73,13 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
         });
     }
 
-    let ids = list_segments(dir)?;
+    remove_temp_files(dir, opts.observer.as_ref())?;
+    let files = live_segments(dir, opts.observer.as_ref())?;
     let mut dbs: Vec<KeyDir> = (0..NUM_DBS).map(|_| KeyDir::new()).collect();
     let mut space = SpaceMap::default();
     let mut segments = BTreeMap::new();
     let mut report = RecoveryReport {
-        segments: ids.len(),
+        segments: files.len(),
         ..RecoveryReport::default()
     };
     let mut max_seq: Option<SeqNo> = None;
@@ -78,9 +87,20 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
     // The newest segment was written by an older format version: new records go to a new
     // segment, so that no file mixes versions.
     let mut old_format = false;
-    for (i, &id) in ids.iter().enumerate() {
-        let newest = i + 1 == ids.len();
+    for (i, &(id, header)) in files.iter().enumerate() {
+        let newest = i + 1 == files.len();
         let path = segment_path(dir, id);
+        if let Some(h) = header
+            && h.filtered_seq > 0
+        {
+            // Every record dropped by that compaction had a smaller sequence number.
+            let floor = h.filtered_seq - 1;
+            max_seq = Some(max_seq.map_or(floor, |m| m.max(floor)));
+        }
+        if !newest && load_hint(dir, id, &mut dbs, &mut space, &mut max_seq, &mut report) {
+            segments.insert(id, Arc::new(Segment::open_sealed(dir, id, opts.mmap)?));
+            continue;
+        }
         let (valid_len, header) = replay_segment(
             &path,
             id,
@@ -92,7 +112,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
         )?;
         if newest {
             // A compaction output is never written to: new records go to a new segment.
-            old_format = header.is_some_and(|h| h.version < FORMAT_VERSION || h.filtered_seq != 0);
+            old_format = header.is_some_and(|h| h.version < FORMAT_VERSION || h.is_compacted());
             let w = Writer::reopen(dir, id, valid_len, opts.observer.clone())?;
             let header = header.unwrap_or_else(SegmentHeader::appended);
             segments.insert(
@@ -121,17 +141,22 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
         }
     };
     let now = opts.clock.now_ms();
-    for keydir in &mut dbs {
-        drop_expired(keydir, &mut space, now);
+    let mut expired = Vec::new();
+    for (db, keydir) in dbs.iter_mut().enumerate() {
+        expired.extend(
+            drop_expired(keydir, &mut space, now)
+                .into_iter()
+                .map(|key| (db as u8, key)),
+        );
     }
-    report.keys = dbs.iter().map(KeyDir::len).sum();
-    report.elapsed = started.elapsed();
+    let next_segment_id = segments.keys().next_back().map_or(2, |&id| id + 1);
     let mut engine = Engine {
         dir: dir.to_owned(),
         opts,
         dbs,
         segments,
         writer,
+        next_segment_id,
         next_seq: max_seq.map_or(1, |s| s + 1),
         written_seq: max_seq.unwrap_or(0),
         watches: Default::default(),
@@ -145,6 +170,18 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
     if old_format {
         engine.rotate()?;
     }
+    // Keys that expired while the database was closed get their tombstone now, as a key
+    // expired at run time does: compaction may drop an expired key's records only because a
+    // later record says it is gone.
+    for chunk in expired.chunks(4096) {
+        let ops: Vec<Op<'_>> = chunk
+            .iter()
+            .map(|(db, key)| Op::Delete { db: *db, key })
+            .collect();
+        engine.commit(&ops)?;
+    }
+    report.keys = engine.dbs.iter().map(KeyDir::len).sum();
+    report.elapsed = started.elapsed();
     Ok((engine, report))
 }
 
@@ -341,26 +378,182 @@ pub(super) fn apply(
     Ok(())
 }
 
-/// Removes the keys whose final expiry is at or before `now`, once the whole log is replayed.
-/// No tombstone is written: the records themselves say the key is gone. Also removes any
-/// collection left without elements, which kvdb never writes (it deletes a collection with
-/// its last element) but a hand-made log could hold.
-fn drop_expired(keydir: &mut KeyDir, space: &mut SpaceMap, now: Timestamp) {
+/// Finds the keys whose final expiry is at or before `now`, once the whole log is replayed, and
+/// returns them: `open` deletes them with a tombstone each. Also removes any collection left
+/// without elements, which kvdb never writes (it deletes a collection with its last element)
+/// but a hand-made log could hold.
+fn drop_expired(keydir: &mut KeyDir, space: &mut SpaceMap, now: Timestamp) -> Vec<Vec<u8>> {
     let mut expired = Vec::new();
     keydir.for_each(|key, entry| {
         if entry.expires_at != 0 && entry.expires_at <= now {
             expired.push(key.to_vec());
         }
     });
+    let mut empty = Vec::new();
     keydir.for_each_collection(|key, collection| {
         if collection.is_empty() {
-            expired.push(key.to_vec());
+            empty.push(key.to_vec());
         }
     });
-    for key in expired {
+    for key in empty {
         let old = keydir.remove(&key);
         space.drop_removed(old.as_ref());
     }
+    expired
+}
+
+/// Removes the files an interrupted write left behind (`*.tmp`: a compaction output or a hint
+/// that was never renamed into place).
+fn remove_temp_files(dir: &Path, observer: Option<&Arc<dyn IoObserver>>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        if name.to_str().is_some_and(hint::is_temp_name) {
+            let path = entry.path();
+            ::log::warn!("{}: removing an unfinished file", path.display());
+            remove_file(&path, observer)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes `path` and tells the observer.
+pub(super) fn remove_file(path: &Path, observer: Option<&Arc<dyn IoObserver>>) -> Result<()> {
+    std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+    if let Some(obs) = observer {
+        obs.removed(path);
+    }
+    Ok(())
+}
+
+/// The segments to replay, in replay order, with their headers (`None`: too short to have
+/// one, which only the newest may be). Deletes first the inputs of a compaction whose output
+/// was published before a crash kept it from deleting them, with their hint files, and hint
+/// files whose segment is gone.
+fn live_segments(
+    dir: &Path,
+    observer: Option<&Arc<dyn IoObserver>>,
+) -> Result<Vec<(SegmentId, Option<SegmentHeader>)>> {
+    let mut files = Vec::new();
+    for id in list_segments(dir)? {
+        let path = segment_path(dir, id);
+        let mut head = Vec::with_capacity(SEGMENT_HEADER_LEN as usize);
+        File::open(&path)
+            .and_then(|f| {
+                use std::io::Read;
+                f.take(SEGMENT_HEADER_LEN).read_to_end(&mut head)
+            })
+            .map_err(|e| Error::io(&path, e))?;
+        files.push((id, parse_header(&head).ok()));
+    }
+    let key = |&(id, header): &(SegmentId, Option<SegmentHeader>)| match header {
+        Some(h) => order_key(id, &h),
+        None => (id, id),
+    };
+    // Newest output first: an output that replaced an older output also replaced its inputs.
+    let mut outputs: Vec<(SegmentId, SegmentHeader)> = files
+        .iter()
+        .filter_map(|&(id, h)| Some((id, h.filter(SegmentHeader::is_compacted)?)))
+        .collect();
+    outputs.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let mut superseded = Vec::new();
+    for (id, header) in outputs {
+        if superseded.contains(&id) {
+            continue;
+        }
+        for file in &files {
+            let (position, other) = key(file);
+            if other < id && (header.covers_from..=header.position).contains(&position) {
+                superseded.push(other);
+            }
+        }
+    }
+    if !superseded.is_empty() {
+        // The rename that published the output must be durable before its inputs go.
+        sync_dir(dir, observer)?;
+        for &id in &superseded {
+            ::log::warn!(
+                "{}: removing a segment a finished compaction replaced",
+                segment_path(dir, id).display()
+            );
+            remove_file(&segment_path(dir, id), observer)?;
+            let hint = hint::hint_path(dir, id);
+            if hint.exists() {
+                remove_file(&hint, observer)?;
+            }
+        }
+        sync_dir(dir, observer)?;
+    }
+    files.retain(|(id, _)| !superseded.contains(id));
+    files.sort_unstable_by_key(key);
+    // Hints of segments that are gone.
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if let Some(id) = entry.file_name().to_str().and_then(hint::parse_hint_name)
+            && !files.iter().any(|&(f, _)| f == id)
+        {
+            remove_file(&entry.path(), observer)?;
+        }
+    }
+    Ok(files)
+}
+
+/// Loads sealed segment `id` from its hint file, if it has a valid one; returns whether it
+/// did. A missing hint is normal (the segment is scanned); an unreadable, corrupt or stale one
+/// is reported with a warning, then the segment is scanned.
+fn load_hint(
+    dir: &Path,
+    id: SegmentId,
+    dbs: &mut [KeyDir],
+    space: &mut SpaceMap,
+    max_seq: &mut Option<SeqNo>,
+    report: &mut RecoveryReport,
+) -> bool {
+    let path = hint::hint_path(dir, id);
+    if !path.exists() {
+        return false;
+    }
+    let checked = HintFile::read(&path).and_then(|hint| {
+        let segment = Segment::open_sealed(dir, id, false)?;
+        let stale = || Error::Corrupt {
+            path: path.clone(),
+            offset: 0,
+            reason: "the hint describes another version of its segment".into(),
+        };
+        if *hint.identity() != hint::identity(&segment.header_bytes()?)
+            || hint.segment_len() != segment.len()?
+        {
+            return Err(stale());
+        }
+        Ok(hint)
+    });
+    let hint = match checked {
+        Ok(hint) => hint,
+        Err(e) => {
+            ::log::warn!("{e}: scanning the segment instead");
+            report.hint_failures += 1;
+            return false;
+        }
+    };
+    // A hint holds the live records of whole batches: each entry applies on its own. An entry
+    // replay rejects (a valid CRC over nonsense) falls back to the scan, which applies every
+    // record of the segment again, in order, over what the hint applied so far: the same end
+    // state, since each of those entries is one of the segment's records.
+    for entry in hint.entries() {
+        if let Err(reason) = apply(dbs, space, id, entry.offset as usize, &entry.record) {
+            ::log::warn!(
+                "{}: entry for segment offset {}: {reason}: scanning the segment instead",
+                path.display(),
+                entry.offset
+            );
+            report.hint_failures += 1;
+            return false;
+        }
+        report.records += 1;
+    }
+    *max_seq = Some(max_seq.map_or(hint.max_seq(), |m| m.max(hint.max_seq())));
+    report.hinted += 1;
+    true
 }
 
 #[cfg(test)]

@@ -6,17 +6,20 @@
 //!  8     4    version      format version: 3 (1 and 2, with a 16-byte header, still read)
 //! 12     4    header_crc   CRC-32 of bytes 16..32 (version 3; reserved, 0, before)
 //! 16     4    covers_from  0 for a segment the writer appended; for a compaction output,
-//!                          the id of the oldest segment it replaces (see below)
-//! 20     4    reserved     0
+//!                          the position of the oldest segment it replaces (see below)
+//! 20     4    position     0 for a segment the writer appended (its position is its id);
+//!                          for a compaction output, the position of the newest segment it
+//!                          replaces: where it sits in replay order
 //! 24     8    filtered_seq 0 for an appended segment; for a compaction output, the sequence
 //!                          number the engine was at when compaction chose what to keep
 //! 32          records
 //! ```
 //!
-//! A compaction of segments `a..=b` writes one file that is renamed over segment `b` (one atomic
-//! step) and then deletes `a..b`; its `covers_from` is `a`, so that an open after a crash in
-//! between deletes what the rename already superseded. Versions 1 and 2 had a 16-byte header
-//! (magic, version, reserved) and no compaction outputs.
+//! Segments replay in the order of their *position*, then id. A compaction of the segments at
+//! positions `a..=b` writes one new file with a fresh id, `covers_from` a and position b, and
+//! publishes it with one rename; only then are the inputs deleted. An open that finds both (a
+//! crash came in between) deletes every older segment whose position lies in `a..=b`. Versions
+//! 1 and 2 had a 16-byte header (magic, version, reserved) and no compaction outputs.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -54,8 +57,11 @@ pub struct SegmentHeader {
     pub version: u32,
     /// Where records start: the header's length.
     pub len: u64,
-    /// For a compaction output, the oldest segment id it replaces; 0 otherwise.
+    /// For a compaction output, the position of the oldest segment it replaces; 0 otherwise.
     pub covers_from: SegmentId,
+    /// For a compaction output, its position in replay order; 0 otherwise (the id is the
+    /// position).
+    pub position: SegmentId,
     /// For a compaction output, the sequence number its liveness was decided at; 0 otherwise.
     pub filtered_seq: u64,
 }
@@ -67,8 +73,23 @@ impl SegmentHeader {
             version: FORMAT_VERSION,
             len: SEGMENT_HEADER_LEN,
             covers_from: 0,
+            position: 0,
             filtered_seq: 0,
         }
+    }
+
+    /// Whether compaction wrote this segment.
+    pub fn is_compacted(&self) -> bool {
+        self.position != 0
+    }
+}
+
+/// Where segment `id` with header `header` sits in replay order: (position, id).
+pub fn order_key(id: SegmentId, header: &SegmentHeader) -> (SegmentId, SegmentId) {
+    if header.is_compacted() {
+        (header.position, id)
+    } else {
+        (id, id)
     }
 }
 /// File name extension of segments.
@@ -103,19 +124,21 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentId>> {
 
 /// The header of a segment the writer appends to.
 pub fn encode_header() -> [u8; SEGMENT_HEADER_LEN as usize] {
-    encode_compacted_header(0, 0)
+    encode_compacted_header(0, 0, 0)
 }
 
-/// The header of a compaction output replacing segments `covers_from..=` its own id, whose
-/// records were chosen at sequence number `filtered_seq`.
+/// The header of a compaction output replacing the segments at positions
+/// `covers_from..=position`, whose records were chosen at sequence number `filtered_seq`.
 pub fn encode_compacted_header(
     covers_from: SegmentId,
+    position: SegmentId,
     filtered_seq: u64,
 ) -> [u8; SEGMENT_HEADER_LEN as usize] {
     let mut buf = [0u8; SEGMENT_HEADER_LEN as usize];
     buf[..8].copy_from_slice(&SEGMENT_MAGIC);
     LE::write_u32(&mut buf[8..12], FORMAT_VERSION);
     LE::write_u32(&mut buf[16..20], covers_from);
+    LE::write_u32(&mut buf[20..24], position);
     LE::write_u64(&mut buf[24..32], filtered_seq);
     let crc = crc32fast::hash(&buf[16..32]);
     LE::write_u32(&mut buf[12..16], crc);
@@ -144,6 +167,7 @@ pub fn parse_header(buf: &[u8]) -> std::result::Result<SegmentHeader, String> {
             version,
             len: LEGACY_HEADER_LEN,
             covers_from: 0,
+            position: 0,
             filtered_seq: 0,
         });
     }
@@ -157,6 +181,7 @@ pub fn parse_header(buf: &[u8]) -> std::result::Result<SegmentHeader, String> {
         version,
         len: SEGMENT_HEADER_LEN,
         covers_from: LE::read_u32(&buf[16..20]),
+        position: LE::read_u32(&buf[20..24]),
         filtered_seq: LE::read_u64(&buf[24..32]),
     })
 }
