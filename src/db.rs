@@ -24,7 +24,9 @@ use std::time::Duration;
 use crossbeam::channel::{Receiver, Sender};
 
 use crate::blocking::{Registry, Serve, Served, WaiterId};
+use crate::engine::compact::{CompactionStats, Held};
 use crate::engine::{Engine, Op, RecoveryReport, expiry};
+use crate::persistence::{Job, Maintenance, PersistenceInfo};
 use crate::error::{Error, Result};
 use crate::keydir::Entry;
 use crate::log::record::NUM_DBS;
@@ -56,6 +58,10 @@ pub(crate) struct Shared {
     /// How many waiters `blocked` holds, so that a write need not lock it when none do.
     waiting: AtomicUsize,
     clock: Arc<dyn crate::clock::Clock>,
+    /// Compactions and hint files.
+    maint: Maintenance,
+    /// Wakes the maintenance thread at once (BGREWRITEAOF, BGSAVE).
+    wake: Sender<()>,
 }
 
 fn fsync_to_u8(policy: Fsync) -> u8 {
@@ -170,9 +176,16 @@ struct Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
+        // A running compaction stops; its temporary file is removed.
+        self.shared.maint.stop.store(true, Ordering::SeqCst);
         drop(self.stop.take());
         for thread in self.threads.drain(..) {
             let _ = thread.join();
+        }
+        self.shared.maint.stop.store(false, Ordering::SeqCst);
+        // A graceful close: the next open loads every sealed segment from its hint.
+        if let Err(e) = self.shared.maint.write_hints(&self.shared.engine) {
+            ::log::error!("writing hint files at close failed: {e}");
         }
         if let Err(e) = self.shared.engine().sync() {
             ::log::error!("final fsync failed: {e}");
@@ -208,9 +221,11 @@ impl Db {
         let fsync = options.fsync;
         let clock = Arc::clone(&options.clock);
         let expiry_period = options.active_expiry;
+        let auto_compaction = options.auto_compaction;
         let (engine, report) = Engine::open(path.as_ref(), options)?;
         let durable = engine.next_seq().saturating_sub(1);
         let opened_at = clock.now_ms();
+        let (wake_tx, wake_rx) = crossbeam::channel::bounded::<()>(1);
         let shared = Arc::new(Shared {
             engine: Mutex::new(engine),
             sync: Mutex::new(SyncState {
@@ -225,8 +240,16 @@ impl Db {
             blocked: Mutex::new(Registry::default()),
             waiting: AtomicUsize::new(0),
             clock,
+            maint: Maintenance::default(),
+            wake: wake_tx,
         });
         let (stop, stopped) = crossbeam::channel::bounded::<()>(0);
+        let maintenance = spawn_maintenance(
+            stopped.clone(),
+            wake_rx,
+            Arc::clone(&shared),
+            auto_compaction,
+        )?;
         // Runs under every policy, and fsyncs only while it is `everysec`: the policy may
         // change at runtime. An idle tick costs one atomic load.
         let mut threads = vec![spawn_ticker(
@@ -242,6 +265,7 @@ impl Db {
                 }
             },
         )?];
+        threads.push(maintenance);
         if let Some(period) = expiry_period {
             threads.push(spawn_ticker(
                 "kvdb-expire",
@@ -405,6 +429,83 @@ impl Db {
     pub fn segment_count(&self) -> usize {
         self.core.shared.engine().segment_count()
     }
+
+    /// Compacts the whole log now, in the calling thread (what `kvdb compact` and
+    /// BGREWRITEAOF do): seals the active segment, then rewrites every sealed segment's live
+    /// records, run by run. Clients keep reading and writing meanwhile. `progress(done,
+    /// total)` gets bytes read. Returns what each run did.
+    ///
+    /// # Errors
+    /// I/O errors, or [`Error::Corrupt`] for a damaged segment; the store is unchanged by a
+    /// run that failed.
+    pub fn compact(&self, mut progress: impl FnMut(u64, u64)) -> Result<Vec<CompactionStats>> {
+        let shared = &self.core.shared;
+        shared.maint.rewrite(&shared.engine, &mut progress)
+    }
+
+    /// Runs the automatic compaction policy now, as the background thread does every second.
+    pub fn compact_if_needed(&self) -> Result<()> {
+        let shared = &self.core.shared;
+        shared.maint.auto_compact(&shared.engine)
+    }
+
+    /// Starts a full compaction in the background (BGREWRITEAOF); false if one is already
+    /// running or waiting.
+    pub fn compact_in_background(&self) -> bool {
+        self.core.shared.request(Job::Rewrite)
+    }
+
+    /// Writes the hint file of every sealed segment that lacks one, after an fsync of
+    /// everything written (SAVE).
+    pub fn save(&self) -> Result<()> {
+        let shared = &self.core.shared;
+        shared.maint.save(&shared.engine, false)
+    }
+
+    /// As [`Db::save`], in the background (BGSAVE); false if a save is already running or
+    /// waiting.
+    pub fn save_in_background(&self) -> bool {
+        self.core.shared.request(Job::Save)
+    }
+
+    /// Segments, live and dead bytes, compactions and saves (INFO persistence).
+    pub fn persistence(&self) -> PersistenceInfo {
+        let shared = &self.core.shared;
+        shared.maint.info(&shared.engine())
+    }
+}
+
+impl Shared {
+    /// Asks the maintenance thread for `job` and wakes it.
+    fn request(&self, job: Job) -> bool {
+        let asked = self.maint.request(job);
+        if asked {
+            let _ = self.wake.try_send(());
+        }
+        asked
+    }
+}
+
+/// The maintenance thread: compactions and hint files, every second and when woken.
+fn spawn_maintenance(
+    stopped: Receiver<()>,
+    wake: Receiver<()>,
+    shared: Arc<Shared>,
+    auto: bool,
+) -> Result<JoinHandle<()>> {
+    let ticks = crossbeam::channel::tick(Duration::from_secs(1));
+    std::thread::Builder::new()
+        .name("kvdb-compact".to_owned())
+        .spawn(move || {
+            loop {
+                crossbeam::channel::select! {
+                    recv(stopped) -> _ => break,
+                    recv(wake) -> _ => shared.maint.tick(&shared.engine, false),
+                    recv(ticks) -> _ => shared.maint.tick(&shared.engine, auto),
+                }
+            }
+        })
+        .map_err(|e| Error::io("thread", e))
 }
 
 fn spawn_ticker(
@@ -606,6 +707,37 @@ impl<'a> Tx<'a> {
     /// [`Tx::reset_expired_keys`]).
     pub fn expired_keys(&self) -> u64 {
         self.shared.expired_keys.load(Ordering::Relaxed)
+    }
+
+    /// As [`Db::persistence`].
+    pub fn persistence(&self) -> PersistenceInfo {
+        self.shared.maint.info(self.engine)
+    }
+
+    /// As [`Db::compact_in_background`] (BGREWRITEAOF).
+    pub fn compact_in_background(&self) -> bool {
+        self.shared.request(Job::Rewrite)
+    }
+
+    /// Whether a full compaction is running or waiting.
+    pub fn compaction_pending(&self) -> bool {
+        self.shared.maint.pending(Job::Rewrite)
+    }
+
+    /// As [`Db::save_in_background`] (BGSAVE).
+    pub fn save_in_background(&self) -> bool {
+        self.shared.request(Job::Save)
+    }
+
+    /// Whether a BGSAVE is running or waiting.
+    pub fn save_pending(&self) -> bool {
+        self.shared.maint.pending(Job::Save)
+    }
+
+    /// SAVE inside a command: writes the missing hint files with the store held, as Redis's
+    /// SAVE blocks the server. `Ok(false)` if a compaction or BGSAVE is running.
+    pub fn save(&mut self) -> Result<bool> {
+        self.shared.maint.save_held(&Held(std::cell::RefCell::new(self.engine)))
     }
 
     /// Zeroes the expired-keys counter (CONFIG RESETSTAT).

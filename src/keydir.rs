@@ -396,6 +396,20 @@ impl KeyDir {
         }
     }
 
+    /// Points `key`'s entry at `new` if it points at `old`; returns whether it did.
+    pub fn repoint(&mut self, key: &[u8], old: Location, new: Location) -> bool {
+        let Some(idx) = self.find(key) else {
+            return false;
+        };
+        match self.slot_mut(idx) {
+            Some(slot) if slot.entry.loc == old => {
+                slot.entry.loc = new;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Removes `key`; returns what it held.
     pub fn remove(&mut self, key: &[u8]) -> Option<Removed> {
         let hash = self.hasher.hash_one(key);

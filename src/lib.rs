@@ -40,6 +40,7 @@
 //! * [`resp`]: the wire protocol: [`Reply`] encoding and the request parser (no I/O).
 
 pub mod blocking;
+pub mod check;
 pub mod clock;
 pub mod collection;
 pub mod command;
@@ -51,6 +52,7 @@ pub mod keydir;
 pub mod log;
 mod methods;
 mod options;
+pub mod persistence;
 pub mod resp;
 pub mod server;
 pub mod types;

@@ -71,6 +71,18 @@ pub struct Options {
     pub active_expiry: Option<Duration>,
     /// The clock used for expiry. Default: the system clock.
     pub clock: Arc<dyn Clock>,
+    /// Compact automatically in a background thread (default `true`), and write the hint files
+    /// of sealed segments that lack one there. See `docs/ARCHITECTURE.md` for the policy.
+    pub auto_compaction: bool,
+    /// A sealed segment whose reclaimable share of bytes reaches this (0.0..=1.0) starts an
+    /// automatic compaction. Default 0.5.
+    pub compaction_dead_ratio: f64,
+    /// No automatic compaction runs while the sealed segments' reclaimable bytes, all
+    /// together, are fewer than this. Default 64 MiB, Redis's `auto-aof-rewrite-min-size`.
+    pub compaction_min_dead_bytes: u64,
+    /// Compaction reads and writes at most this many bytes per second (`None`, the default:
+    /// no limit).
+    pub compaction_rate_limit: Option<u64>,
     /// Test hook that observes file operations (crash simulation). Default none.
     #[doc(hidden)]
     pub observer: Option<Arc<dyn IoObserver>>,
@@ -86,6 +98,10 @@ impl Default for Options {
             mmap: true,
             active_expiry: Some(Duration::from_millis(100)),
             clock: Arc::new(SystemClock),
+            auto_compaction: true,
+            compaction_dead_ratio: 0.5,
+            compaction_min_dead_bytes: 64 * 1024 * 1024,
+            compaction_rate_limit: None,
             observer: None,
         }
     }
@@ -99,6 +115,17 @@ impl Options {
                 "segment size {} is outside {MIN_SEGMENT_SIZE}..={MAX_SEGMENT_SIZE}",
                 self.segment_size
             )));
+        }
+        if !(0.0..=1.0).contains(&self.compaction_dead_ratio) {
+            return Err(Error::InvalidOption(format!(
+                "compaction dead ratio {} is outside 0..=1",
+                self.compaction_dead_ratio
+            )));
+        }
+        if self.compaction_rate_limit == Some(0) {
+            return Err(Error::InvalidOption(
+                "compaction rate limit must be positive".into(),
+            ));
         }
         if !(1..=22).contains(&self.compression_level) {
             return Err(Error::InvalidOption(format!(

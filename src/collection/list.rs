@@ -156,6 +156,12 @@ impl ListIndex {
         self.items.get(i).map(|&(_, loc)| loc)
     }
 
+    /// The location of the element at `pos`, for changes.
+    pub fn location_mut(&mut self, pos: u64) -> Option<&mut Location> {
+        let i = self.items.binary_search_by_key(&pos, |&(p, _)| p).ok()?;
+        self.items.get_mut(i).map(|(_, loc)| loc)
+    }
+
     /// The locations of every element's record.
     pub fn locations(&self) -> impl Iterator<Item = Location> + '_ {
         self.items.iter().map(|&(_, loc)| loc)

@@ -152,6 +152,22 @@ impl Collection {
         }
     }
 
+    /// Points element `name` at `new` if it points at `old`; returns whether it did.
+    pub fn repoint_element(&mut self, name: &[u8], old: Location, new: Location) -> bool {
+        let slot = match &mut self.elements {
+            Elements::Hash(t) | Elements::Set(t) => t.get_mut(name),
+            Elements::ZSet(z) => z.scores.get_mut(name).map(|(_, loc)| loc),
+            Elements::List(l) => decode_position(name).and_then(|pos| l.location_mut(pos)),
+        };
+        match slot {
+            Some(loc) if *loc == old => {
+                *loc = new;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The location of element `name`'s record: whether a record of this collection's version
     /// is the live one for its element.
     pub fn element_location(&self, name: &[u8]) -> Option<Location> {

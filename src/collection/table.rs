@@ -120,6 +120,12 @@ impl<T> ElementTable<T> {
         self.slots.get(idx as usize)?.as_ref().map(|(_, data)| data)
     }
 
+    /// The data of `name`, for changes.
+    pub fn get_mut(&mut self, name: &[u8]) -> Option<&mut T> {
+        let idx = self.find(name)?;
+        self.slots.get_mut(idx as usize)?.as_mut().map(|(_, data)| data)
+    }
+
     /// Whether `name` is present.
     pub fn contains(&self, name: &[u8]) -> bool {
         self.find(name).is_some()

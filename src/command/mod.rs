@@ -319,6 +319,9 @@ commands! {
     "info", -1, 0, NO_KEYS, "server", "INFO [section [section ...]]", "Returns information and statistics about the server.", server::info;
     "config", -2, 0, NO_KEYS, "server", "CONFIG <GET parameter [parameter ...] | SET parameter value [parameter value ...] | RESETSTAT | REWRITE | HELP>", "A container for server configuration commands.", server::config;
     "lastsave", 1, FAST, NO_KEYS, "server", "LASTSAVE", "Returns the Unix timestamp of the last successful save to disk.", server::lastsave;
+    "save", 1, NO_MULTI, NO_KEYS, "server", "SAVE", "Synchronously saves the database(s) to disk.", server::save;
+    "bgsave", -1, 0, NO_KEYS, "server", "BGSAVE [SCHEDULE]", "Asynchronously saves the database(s) to disk.", server::bgsave;
+    "bgrewriteaof", 1, 0, NO_KEYS, "server", "BGREWRITEAOF", "Asynchronously rewrites the append-only file to disk.", server::bgrewriteaof;
     "wait", 3, 0, NO_KEYS, "generic", "WAIT numreplicas timeout", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", server::wait;
     // Transactions (run by the session, which owns their state).
     "multi", 1, FAST, NO_KEYS, "transactions", "MULTI", "Starts a transaction.", connection::session_only;

@@ -151,7 +151,6 @@ struct StoreFacts {
     open_for: Duration,
     /// `(db, keys, keys with a TTL)` of each non-empty database.
     keyspace: Vec<(u8, usize, usize)>,
-    segments: usize,
     /// Active segment id and length.
     active: (u32, u64),
     fsync: Fsync,
@@ -162,6 +161,8 @@ struct StoreFacts {
     poisoned: bool,
     /// Clients blocked on keys.
     blocked: usize,
+    /// Segments, compactions, saves.
+    persistence: crate::persistence::PersistenceInfo,
 }
 
 impl StoreFacts {
@@ -175,7 +176,6 @@ impl StoreFacts {
             now: tx.now(),
             open_for: Duration::from_millis(tx.now().saturating_sub(tx.opened_at())),
             keyspace,
-            segments: engine.segment_count(),
             active: engine.log_position(),
             fsync: tx.fsync_policy(),
             last_save: tx.last_save() / 1000,
@@ -183,6 +183,7 @@ impl StoreFacts {
             expired_keys: tx.expired_keys(),
             poisoned: engine.is_poisoned(),
             blocked: tx.blocked_clients(),
+            persistence: tx.persistence(),
         }
     }
 }
@@ -325,29 +326,22 @@ fn section_fields(section: &str, f: &InfoFacts) -> Vec<String> {
             "async_loading:0".into(),
             "current_cow_size:0".into(),
             format!("rdb_changes_since_last_save:{}", s.unsynced),
-            "rdb_bgsave_in_progress:0".into(),
             format!("rdb_last_save_time:{}", s.last_save),
-            "rdb_last_bgsave_status:ok".into(),
-            "rdb_last_bgsave_time_sec:-1".into(),
-            "rdb_current_bgsave_time_sec:-1".into(),
-            "rdb_saves:0".into(),
-            "aof_enabled:1".into(),
-            "aof_rewrite_in_progress:0".into(),
-            "aof_rewrite_scheduled:0".into(),
-            "aof_last_rewrite_time_sec:-1".into(),
-            "aof_current_rewrite_time_sec:-1".into(),
-            "aof_last_bgrewrite_status:ok".into(),
-            "aof_rewrites:0".into(),
+        ]
+        .into_iter()
+        .chain(s.persistence.redis_fields())
+        .chain([
             format!(
                 "aof_last_write_status:{}",
                 if s.poisoned { "err" } else { "ok" }
             ),
             "module_fork_in_progress:0".into(),
-            format!("kvdb_segments:{}", s.segments),
             format!("kvdb_active_segment:{}", s.active.0),
             format!("kvdb_active_segment_bytes:{}", s.active.1),
             format!("kvdb_appendfsync:{}", s.fsync),
-        ],
+        ])
+        .chain(s.persistence.kvdb_fields())
+        .collect(),
         "stats" => vec![
             format!("total_connections_received:{}", server.connections_received),
             format!("total_commands_processed:{}", server.commands_processed),
@@ -552,6 +546,56 @@ fn config_matches(pattern: &[u8], name: &str) -> bool {
 /// `everysec` it advances each second while writes come in; under `no` only at open.
 pub(super) fn lastsave(ctx: &mut Ctx<'_, '_>, _argv: &[&[u8]]) -> CmdResult {
     Ok(Reply::Integer((ctx.tx.last_save() / 1000) as i64))
+}
+
+/// `SAVE`: fsyncs everything and writes the hint file of every sealed segment that lacks one,
+/// holding the store meanwhile, as Redis's SAVE blocks the server.
+pub(super) fn save(ctx: &mut Ctx<'_, '_>, _argv: &[&[u8]]) -> CmdResult {
+    if ctx.tx.save_pending() || !ctx.tx.save().map_err(Reply::from)? {
+        return Err(Reply::err("Background save already in progress"));
+    }
+    Ok(Reply::ok())
+}
+
+/// `BGSAVE [SCHEDULE]`: writes the missing hint files in the background.
+pub(super) fn bgsave(ctx: &mut Ctx<'_, '_>, argv: &[&[u8]]) -> CmdResult {
+    let schedule = match argv {
+        [_] => false,
+        [_, option] if option.eq_ignore_ascii_case(b"schedule") => true,
+        _ => return Err(syntax_error()),
+    };
+    if ctx.tx.save_pending() {
+        return Err(Reply::err("Background save already in progress"));
+    }
+    if ctx.tx.compaction_pending() {
+        if !schedule {
+            return Err(Reply::err(
+                "Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE \
+                 SCHEDULE in order to schedule a BGSAVE whenever possible.",
+            ));
+        }
+        ctx.tx.save_in_background();
+        return Ok(Reply::Status("Background saving scheduled".into()));
+    }
+    ctx.tx.save_in_background();
+    Ok(Reply::Status("Background saving started".into()))
+}
+
+/// `BGREWRITEAOF`: a full compaction in the background.
+pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_, '_>, _argv: &[&[u8]]) -> CmdResult {
+    let info = ctx.tx.persistence();
+    if info.rewrite_in_progress {
+        return Err(Reply::err(
+            "Background append only file rewriting already in progress",
+        ));
+    }
+    let busy = info.rewrite_scheduled || ctx.tx.save_pending();
+    ctx.tx.compact_in_background();
+    Ok(Reply::Status(if busy {
+        "Background append only file rewriting scheduled".into()
+    } else {
+        "Background append only file rewriting started".into()
+    }))
 }
 
 /// `WAIT numreplicas timeout`: kvdb has no replicas, so 0 at once (after Redis's argument

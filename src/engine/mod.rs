@@ -20,6 +20,7 @@
 //! keeps its batch in memory until [`Engine::flush`]: the server writes a whole pipeline of
 //! commands with one write that way.
 
+pub mod compact;
 pub mod expiry;
 pub mod recovery;
 pub mod space;

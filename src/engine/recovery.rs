@@ -455,7 +455,7 @@ fn live_segments(
         .iter()
         .filter_map(|&(id, h)| Some((id, h.filter(SegmentHeader::is_compacted)?)))
         .collect();
-    outputs.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    outputs.sort_unstable_by_key(|&(id, _)| std::cmp::Reverse(id));
     let mut superseded = Vec::new();
     for (id, header) in outputs {
         if superseded.contains(&id) {

@@ -21,6 +21,10 @@ use crate::log::SegmentId;
 #[derive(Debug, Default, Clone)]
 pub struct SpaceMap {
     live: BTreeMap<SegmentId, u64>,
+    /// Bytes of dead records a compaction kept in its output because they were still needed
+    /// (tombstones, expiries): not worth compacting the segment again for. Known for outputs
+    /// made since open only.
+    pinned: BTreeMap<SegmentId, u64>,
 }
 
 impl SpaceMap {
@@ -59,14 +63,20 @@ impl SpaceMap {
         self.live.values().sum()
     }
 
-    /// Forgets segment `id` (deleted, or about to be replaced).
+    /// Forgets segment `id` (deleted).
     pub fn forget(&mut self, id: SegmentId) {
         self.live.remove(&id);
+        self.pinned.remove(&id);
     }
 
-    /// Sets segment `id`'s live bytes (a compaction output, counted as it is written).
-    pub fn set(&mut self, id: SegmentId, live: u64) {
-        self.live.insert(id, live);
+    /// Bytes of needed dead records in segment `id`.
+    pub fn pinned(&self, id: SegmentId) -> u64 {
+        self.pinned.get(&id).copied().unwrap_or(0)
+    }
+
+    /// Records that compaction output `id` kept `bytes` of needed dead records.
+    pub fn set_pinned(&mut self, id: SegmentId, bytes: u64) {
+        self.pinned.insert(id, bytes);
     }
 }
 

@@ -151,6 +151,16 @@ impl HintWriter {
         }
     }
 
+    /// Sets the highest sequence number of the segment described.
+    pub fn set_max_seq(&mut self, max_seq: SeqNo) {
+        self.max_seq = max_seq;
+    }
+
+    /// Sets the length of the segment described (a segment still being written).
+    pub fn set_segment_len(&mut self, segment_len: u64) {
+        self.segment_len = segment_len;
+    }
+
     /// Adds the record at `offset` of the segment.
     ///
     /// As in [`record::encode_into`], the lengths come from the slices, not from the header's

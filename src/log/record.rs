@@ -233,6 +233,16 @@ pub fn encode_into(out: &mut Vec<u8>, header: &Header, key: &[u8], sub: &[u8], v
     LE::write_u32(&mut out[start..start + 4], crc);
 }
 
+/// Clears the flag bits `flags` of `record` (exactly one encoded record) and updates its CRC.
+pub fn clear_flags(record: &mut [u8], flags: u8) {
+    if record.len() < HEADER_LEN || record[22] & flags == 0 {
+        return;
+    }
+    record[22] &= !flags;
+    let crc = crc32fast::hash(&record[4..]);
+    LE::write_u32(&mut record[0..4], crc);
+}
+
 /// Sets the "batch continues" flag of `record` (exactly one encoded record) and updates its
 /// CRC: a batch still in memory grows by another record this way.
 pub fn set_batch_continues(record: &mut [u8]) {

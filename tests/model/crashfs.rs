@@ -7,8 +7,8 @@
 //! leveldb's fault injection test):
 //!
 //! * [`Crash::Kill`]: the process dies, the kernel keeps every written byte: the files as they are.
-//! * [`Crash::Torn`]: as a kill, but the newest segment is cut at a random byte (a write torn by
-//!   the kill itself).
+//! * [`Crash::Torn`]: as a kill, but the newest segment is cut at a random byte past what was
+//!   fsync'd (a write torn by the kill itself).
 //! * [`Crash::PowerCut`]: only what was synced survives. Each file is cut to its durable length,
 //!   optionally keeping a random part of its unsynced tail and then some garbage (zeros or random
 //!   bytes, as a partly persisted later write leaves); files whose creation was never
@@ -18,6 +18,11 @@
 //! so that it strikes in the middle of a command: between a write and its fsync, or between the
 //! steps of a segment rotation (old segment synced, new file created, header written and synced,
 //! directory synced).
+//!
+//! Compaction's files are followed too: a renamed file keeps its durable bytes but needs a
+//! directory fsync for its new name to survive; hint and temporary files are copied into images
+//! like segments. A removed file is gone from the image even before a directory fsync (a real
+//! power cut could bring it back: open deletes a compaction's leftover inputs anyway).
 //!
 //! Limits of the simulation: a truncation counts as durable at once (recovery syncs right after
 //! truncating, so no test depends on it), and a `synced` event makes the whole file length seen
@@ -31,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use kvdb::log::IoObserver;
-use kvdb::log::segment::parse_segment_name;
+use kvdb::log::segment::{parse_header, parse_segment_name};
 
 /// A position in the log: segment id and byte offset, ordered as the log is.
 pub type Pos = (u32, u64);
@@ -92,7 +97,7 @@ impl CrashFs {
     pub fn for_dir(dir: &Path) -> std::io::Result<CrashFs> {
         let fs = CrashFs::default();
         let mut files = fs.lock();
-        for (_, path) in segment_files(dir)? {
+        for path in store_files(dir)?.0.into_values() {
             let len = std::fs::metadata(&path)?.len();
             files.insert(
                 path,
@@ -195,6 +200,17 @@ impl IoObserver for CrashFs {
         self.tick();
     }
 
+    fn renamed(&self, from: &Path, to: &Path) {
+        {
+            let mut files = self.lock();
+            let mut state = files.remove(from).unwrap_or_default();
+            // The new name is durable only once the directory is fsync'd.
+            state.created_durable = false;
+            files.insert(to.to_owned(), state);
+        }
+        self.tick();
+    }
+
     fn dir_synced(&self, dir: &Path) {
         for (path, state) in self.lock().iter_mut() {
             if path.parent() == Some(dir) {
@@ -205,16 +221,32 @@ impl IoObserver for CrashFs {
     }
 }
 
-/// The segment files of `dir`, by id.
-pub fn segment_files(dir: &Path) -> std::io::Result<BTreeMap<u32, PathBuf>> {
-    let mut out = BTreeMap::new();
+/// Every file of `dir` the store writes (segments, hints, temporary files), by name; and the
+/// id of each segment written by appending (not by compaction), whose end is the log's end.
+fn store_files(dir: &Path) -> std::io::Result<(BTreeMap<String, PathBuf>, Vec<u32>)> {
+    let mut files = BTreeMap::new();
+    let mut appended = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        if let Some(id) = entry.file_name().to_str().and_then(parse_segment_name) {
-            out.insert(id, entry.path());
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if name == "LOCK" {
+            continue;
         }
+        if let Some(id) = parse_segment_name(&name) {
+            let mut head = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(std::fs::File::open(entry.path())?, 32),
+                &mut head,
+            )?;
+            if parse_header(&head).map_or(true, |h| !h.is_compacted()) {
+                appended.push(id);
+            }
+        }
+        files.insert(name, entry.path());
     }
-    Ok(out)
+    Ok((files, appended))
 }
 
 /// Writes into `image` (an empty directory) what `crash` would leave of `live`, whose
@@ -228,17 +260,27 @@ pub fn build_image(
     rng: &mut fastrand::Rng,
 ) -> std::io::Result<Pos> {
     std::fs::create_dir_all(image)?;
-    let files = segment_files(live)?;
-    let newest = files.keys().next_back().copied();
+    let (files, appended) = store_files(live)?;
+    // The active segment: the newest one written by appending. Only its end is the log's.
+    let newest = appended.iter().max().copied();
     let mut end: Pos = (0, 0);
-    for (&id, path) in &files {
+    for path in files.values() {
+        let id = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(parse_segment_name)
+            .filter(|id| appended.contains(id));
         let mut bytes = std::fs::read(path)?;
         let mut garbage = Vec::new();
         match crash {
             Crash::Kill => {}
             Crash::Torn => {
-                if Some(id) == newest {
-                    bytes.truncate(rng.usize(..=bytes.len()));
+                // A kill can tear only what was not yet fsync'd: compaction and hint files
+                // rely on what an fsync made durable.
+                if id.is_some() && id == newest {
+                    let (durable, _) = fs.durability(path).unwrap_or((0, false));
+                    let durable = (durable as usize).min(bytes.len());
+                    bytes.truncate(rng.usize(durable..=bytes.len()));
                 }
             }
             Crash::PowerCut => {
@@ -267,10 +309,14 @@ pub fn build_image(
                     .take_while(|(g, b)| g == b)
                     .count();
                 bytes.truncate(keep);
-                end = end.max((id, (keep + restored) as u64));
+                if let Some(id) = id {
+                    end = end.max((id, (keep + restored) as u64));
+                }
             }
         }
-        end = end.max((id, bytes.len() as u64));
+        if let Some(id) = id {
+            end = end.max((id, bytes.len() as u64));
+        }
         let name = path
             .file_name()
             .ok_or_else(|| std::io::Error::other("no name"))?;

@@ -151,6 +151,11 @@ impl Harness {
             mmap: self.cfg.mmap,
             clock: self.clock.clone(),
             observer: Some(self.fs.clone()),
+            // Compactions run as steps of the case (Op::Compact), with a policy eager enough
+            // to pick something in a small log.
+            auto_compaction: false,
+            compaction_dead_ratio: 0.2,
+            compaction_min_dead_bytes: 0,
             ..Options::default()
         };
         let db = Db::open_with(dir, options)
@@ -205,6 +210,39 @@ impl Harness {
                 self.fs.plan_power_cut(&self.dir, *events, *seed, &image);
                 let pos = self.db()?.log_position();
                 self.push(pos, pos);
+            }
+            Op::Compact { .. } | Op::Save => {
+                let db = self.db()?;
+                let pre = db.log_position();
+                let done = match op {
+                    Op::Compact { full: true } => db.compact(|_, _| {}).map(|_| ()),
+                    Op::Compact { full: false } => db.compact_if_needed(),
+                    _ => db.save(),
+                };
+                let post = db.log_position();
+                if let Some(end) = self.fs.taken() {
+                    // The power cut struck inside; what the live store does next is moot.
+                    self.push(pre, post);
+                    let image = self.root.path().join(format!("gen{}", self.generation));
+                    let what = format!("step {i}: after a power cut during {op:?}");
+                    self.recover(&what, &image, end.map_err(io)?, Crash::PowerCut, acked)?;
+                    return Ok(());
+                }
+                done.map_err(|e| fail(format!("step {i}: {op:?} failed: {e:?}")))?;
+                if let Op::Compact { full: true } = op {
+                    // Everything sealed was just rewritten: nothing dead is left but the
+                    // tombstones and expiries still needed.
+                    let info = db.persistence();
+                    let left: u64 = info.segments.iter().map(|s| s.reclaimable()).sum();
+                    if left > 0 {
+                        return Err(fail(format!(
+                            "step {i}: {left} dead bytes left after a full compaction: {:?}",
+                            info.segments
+                        )));
+                    }
+                }
+                self.push(pre, post);
+                self.check_state(&format!("step {i}: after {op:?}"))?;
             }
             _ => {
                 let (index, argv) = op.argv(self.model.now).ok_or_else(|| fail("no argv"))?;
@@ -815,6 +853,9 @@ fn harness_op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Reopen),
         2 => (crash(), any::<u64>()).prop_map(|(crash, seed)| Op::Crash { crash, seed }),
         1 => (1..12u32, any::<u64>()).prop_map(|(events, seed)| Op::PowerCutDuring { events, seed }),
+        1 => (1..60u32, any::<u64>()).prop_map(|(events, seed)| Op::PowerCutDuring { events, seed }),
+        2 => any::<bool>().prop_map(|full| Op::Compact { full }),
+        1 => Just(Op::Save),
     ]
 }
 
@@ -953,7 +994,9 @@ fn timeless(op: &Op) -> bool {
         | Op::Advance(_)
         | Op::Reopen
         | Op::Crash { .. }
-        | Op::PowerCutDuring { .. } => false,
+        | Op::PowerCutDuring { .. }
+        | Op::Compact { .. }
+        | Op::Save => false,
         _ => true,
     }
 }

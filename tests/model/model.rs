@@ -464,6 +464,10 @@ pub enum Op {
     /// Plans a power cut at the `events`-th file event from now, usually inside a later
     /// command; the test reopens its image once that command returns.
     PowerCutDuring { events: u32, seed: u64 },
+    /// Compacts: the whole log (`full`, as BGREWRITEAOF), or what the automatic policy picks.
+    Compact { full: bool },
+    /// Writes the missing hint files (SAVE).
+    Save,
 }
 
 fn key(i: usize) -> Vec<u8> {
@@ -1001,7 +1005,12 @@ impl Op {
                     }
                 },
             ),
-            Op::Advance(_) | Op::Reopen | Op::Crash { .. } | Op::PowerCutDuring { .. } => {
+            Op::Advance(_)
+            | Op::Reopen
+            | Op::Crash { .. }
+            | Op::PowerCutDuring { .. }
+            | Op::Compact { .. }
+            | Op::Save => {
                 return None;
             }
         })
@@ -2045,7 +2054,12 @@ impl Model {
                     }
                 }
             },
-            Op::Advance(_) | Op::Reopen | Op::Crash { .. } | Op::PowerCutDuring { .. } => {
+            Op::Advance(_)
+            | Op::Reopen
+            | Op::Crash { .. }
+            | Op::PowerCutDuring { .. }
+            | Op::Compact { .. }
+            | Op::Save => {
                 unreachable!("harness steps are not commands")
             }
         })

@@ -64,6 +64,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the Redis-compatible server (RESP2/RESP3 over TCP) on the data directory.
     Server(cmd::server::ServerArgs),
+    /// Verify every segment and hint file of a closed database, like redis-check-aof.
+    Check(cmd::check::CheckArgs),
+    /// Compact the whole log of a closed database now, with a progress bar.
+    Compact(cmd::maint::CompactArgs),
+    /// Print segments, live and dead bytes and hint coverage of a closed database.
+    Stats,
     /// Any database command, e.g. `SET key value`.
     #[command(external_subcommand)]
     Db(Vec<OsString>),
@@ -75,6 +81,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Db(argv)) => cmd::exec::run(&cli, argv),
         Some(Command::Server(args)) => cmd::server::run(&cli, args),
+        Some(Command::Check(args)) => cmd::check::run(&cli, args),
+        Some(Command::Compact(args)) => cmd::maint::compact(&cli, args),
+        Some(Command::Stats) => cmd::maint::stats(&cli),
         None => cmd::shell::run(&cli),
     };
     match result {

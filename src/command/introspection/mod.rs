@@ -270,6 +270,7 @@ fn flags(spec: &CommandSpec) -> Vec<&'static str> {
         }
         "exec" => vec!["noscript", "loading", "stale", "skip_slowlog"],
         "shutdown" => vec!["admin", "noscript", "loading", "stale", "allow_busy"],
+        "save" | "bgsave" | "bgrewriteaof" => vec!["admin", "noscript", "no_async_loading"],
         "select" | "time" | "lastsave" | "info" | "command" => vec!["loading", "stale"],
         "wait" => vec!["noscript"],
         "blpop" | "brpop" | "blmove" | "brpoplpush" | "bzpopmin" | "bzpopmax" => {
@@ -388,7 +389,10 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
         ("transactions", _) => names.push("@transaction"),
         _ => {}
     }
-    if matches!(spec.name, "shutdown" | "lastsave") {
+    if matches!(
+        spec.name,
+        "shutdown" | "lastsave" | "save" | "bgsave" | "bgrewriteaof"
+    ) {
         names.push("@admin");
     }
     if matches!(
@@ -399,7 +403,15 @@ fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
     }
     if matches!(
         spec.name,
-        "flushdb" | "flushall" | "keys" | "shutdown" | "info" | "lastsave"
+        "flushdb"
+            | "flushall"
+            | "keys"
+            | "shutdown"
+            | "info"
+            | "lastsave"
+            | "save"
+            | "bgsave"
+            | "bgrewriteaof"
     ) {
         names.push("@dangerous");
     }
@@ -556,7 +568,8 @@ fn since(name: &str) -> Option<&'static str> {
         "get" | "set" | "getset" | "setnx" | "mget" | "incr" | "decr" | "incrby" | "decrby"
         | "del" | "exists" | "type" | "rename" | "renamenx" | "move" | "keys" | "dbsize"
         | "flushdb" | "flushall" | "randomkey" | "expire" | "ttl" | "ping" | "echo" | "select"
-        | "shutdown" | "auth" | "quit" | "info" | "lastsave" => "1.0.0",
+        | "shutdown" | "auth" | "quit" | "info" | "lastsave" | "save" | "bgsave"
+        | "bgrewriteaof" => "1.0.0",
         "mset" | "msetnx" => "1.0.1",
         "expireat" | "multi" | "exec" => "1.2.0",
         "setex" | "append" | "discard" | "config" => "2.0.0",

@@ -1,6 +1,8 @@
 //! The subcommands, one file each, plus what they share: opening the database and printing.
 
+pub mod check;
 pub mod exec;
+pub mod maint;
 pub mod server;
 pub mod shell;
 

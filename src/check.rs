@@ -1,0 +1,1 @@
+//! `kvdb check`: verify (and optionally repair) a closed database directory (being written).
