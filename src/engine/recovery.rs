@@ -27,12 +27,12 @@ use super::{Engine, Op, SpaceMap};
 use crate::collection::{Collection, split_sub_key};
 use crate::error::{Error, Result};
 use crate::keydir::{Entry, KeyDir, Location, ValueType};
+use crate::log::hint::{self, HintFile};
 use crate::log::record::{self, DecodeError, NUM_DBS, RecordRef};
 use crate::log::segment::{
     FORMAT_VERSION, LEGACY_HEADER_LEN, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SegmentHeader,
     list_segments, order_key, parse_header, segment_path,
 };
-use crate::log::hint::{self, HintFile};
 use crate::log::writer::sync_dir;
 use crate::log::{IoObserver, Kind, Segment, SegmentId, SeqNo, Timestamp, Writer, mmap};
 use crate::options::Options;
@@ -58,7 +58,6 @@ pub struct RecoveryReport {
     /// Hint files that could not be used (corrupt, stale, unreadable): their segments were
     /// scanned.
     pub hint_failures: usize,
-
 }
 
 /// Locks `dir` (creating it if needed), replays it, and returns the ready engine.
@@ -280,7 +279,12 @@ fn cut_tail(path: &Path, at: u64, file_len: u64, reason: &str, report: &mut Reco
 /// records follow) from a torn tail (nothing valid follows). Header checks reject almost every
 /// position before the CRC is computed, so this is a fast byte-by-byte probe.
 fn valid_record_after(buf: &[u8], from: usize) -> bool {
-    (from..buf.len()).any(|p| record::decode(&buf[p..]).is_ok())
+    next_valid_record(buf, from).is_some()
+}
+
+/// The first position at or after `from` where a valid record starts.
+pub(crate) fn next_valid_record(buf: &[u8], from: usize) -> Option<usize> {
+    (from..buf.len()).find(|&p| record::decode(&buf[p..]).is_ok())
 }
 
 /// Applies one replayed record to the keydirs; `Err` is a reason for a corruption error.
@@ -450,24 +454,7 @@ fn live_segments(
         Some(h) => order_key(id, &h),
         None => (id, id),
     };
-    // Newest output first: an output that replaced an older output also replaced its inputs.
-    let mut outputs: Vec<(SegmentId, SegmentHeader)> = files
-        .iter()
-        .filter_map(|&(id, h)| Some((id, h.filter(SegmentHeader::is_compacted)?)))
-        .collect();
-    outputs.sort_unstable_by_key(|&(id, _)| std::cmp::Reverse(id));
-    let mut superseded = Vec::new();
-    for (id, header) in outputs {
-        if superseded.contains(&id) {
-            continue;
-        }
-        for file in &files {
-            let (position, other) = key(file);
-            if other < id && (header.covers_from..=header.position).contains(&position) {
-                superseded.push(other);
-            }
-        }
-    }
+    let superseded: Vec<SegmentId> = superseded(&files).into_iter().map(|(id, _)| id).collect();
     if !superseded.is_empty() {
         // The rename that published the output must be durable before its inputs go.
         sync_dir(dir, observer)?;
@@ -496,6 +483,37 @@ fn live_segments(
         }
     }
     Ok(files)
+}
+
+/// The segments a finished compaction replaced, each with the output that replaced it: any
+/// segment with a smaller id than a compaction output whose position lies in the output's
+/// `covers_from..=position`. Newest output first: an output that replaced an older output also
+/// replaced its inputs. `files` are segment ids with their headers (`None`: unreadable).
+pub(crate) fn superseded(
+    files: &[(SegmentId, Option<SegmentHeader>)],
+) -> Vec<(SegmentId, SegmentId)> {
+    let mut outputs: Vec<(SegmentId, SegmentHeader)> = files
+        .iter()
+        .filter_map(|&(id, h)| Some((id, h.filter(SegmentHeader::is_compacted)?)))
+        .collect();
+    outputs.sort_unstable_by_key(|&(id, _)| std::cmp::Reverse(id));
+    let mut replaced: Vec<(SegmentId, SegmentId)> = Vec::new();
+    for (out, header) in outputs {
+        if replaced.iter().any(|&(id, _)| id == out) {
+            continue;
+        }
+        for &(id, h) in files {
+            let position = h.map_or(id, |h| order_key(id, &h).0);
+            if id < out
+                && (header.covers_from..=header.position).contains(&position)
+                && !replaced.iter().any(|&(r, _)| r == id)
+            {
+                replaced.push((id, out));
+            }
+        }
+    }
+    replaced.sort_unstable();
+    replaced
 }
 
 /// Loads sealed segment `id` from its hint file, if it has a valid one; returns whether it

@@ -29,6 +29,16 @@ pub struct ServerConfig {
     pub timeout: u64,
     /// Segment size in bytes. Default 128 MiB.
     pub segment_size: u64,
+    /// Compact in the background (`auto-compaction yes|no`). Default yes.
+    pub auto_compaction: bool,
+    /// A sealed segment this many percent reclaimable starts a compaction
+    /// (`compaction-dead-percentage`). Default 50.
+    pub compaction_dead_percentage: u64,
+    /// No automatic compaction below this many reclaimable bytes
+    /// (`compaction-min-dead-bytes`). Default 64 MiB.
+    pub compaction_min_dead_bytes: u64,
+    /// Compaction I/O limit in bytes per second, 0 for none (`compaction-rate-limit`).
+    pub compaction_rate_limit: u64,
     /// The config file applied ([`ServerConfig::apply_file`]), as an absolute path: INFO
     /// shows it, CONFIG REWRITE writes it.
     pub config_file: Option<PathBuf>,
@@ -45,6 +55,10 @@ impl Default for ServerConfig {
             maxclients: 10_000,
             timeout: 0,
             segment_size: crate::Options::default().segment_size,
+            auto_compaction: true,
+            compaction_dead_percentage: 50,
+            compaction_min_dead_bytes: crate::Options::default().compaction_min_dead_bytes,
+            compaction_rate_limit: 0,
             config_file: None,
         }
     }
@@ -60,6 +74,10 @@ pub const OPTION_NAMES: &[&str] = &[
     "maxclients",
     "timeout",
     "segment-size",
+    "auto-compaction",
+    "compaction-dead-percentage",
+    "compaction-min-dead-bytes",
+    "compaction-rate-limit",
     "save",
     "appendonly",
     "databases",
@@ -73,6 +91,10 @@ pub const FIXED_AT_RUNTIME: &[(&str, &str)] = &[
     ("port", "can't set immutable config"),
     ("bind", "can't set immutable config"),
     ("segment-size", "can't set immutable config"),
+    ("auto-compaction", "can't set immutable config"),
+    ("compaction-dead-percentage", "can't set immutable config"),
+    ("compaction-min-dead-bytes", "can't set immutable config"),
+    ("compaction-rate-limit", "can't set immutable config"),
     ("databases", "can't set immutable config"),
 ];
 
@@ -145,6 +167,22 @@ impl ServerConfig {
             "segment-size" => {
                 self.segment_size = integer(value, MIN_SEGMENT_SIZE, MAX_SEGMENT_SIZE)?;
             }
+            "auto-compaction" => {
+                self.auto_compaction = match value.to_ascii_lowercase().as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err("argument must be 'yes' or 'no'".into()),
+                };
+            }
+            "compaction-dead-percentage" => {
+                self.compaction_dead_percentage = integer(value, 0, 100)?;
+            }
+            "compaction-min-dead-bytes" => {
+                self.compaction_min_dead_bytes = integer(value, 0, i64::MAX as u64)?;
+            }
+            "compaction-rate-limit" => {
+                self.compaction_rate_limit = integer(value, 0, i64::MAX as u64)?;
+            }
             "save" if value.trim().is_empty() => {}
             "save" => return Err("kvdb takes no snapshots: save must be \"\"".into()),
             "appendonly" if value.eq_ignore_ascii_case("yes") => {}
@@ -169,6 +207,10 @@ impl ServerConfig {
             "maxclients" => self.maxclients.to_string(),
             "timeout" => self.timeout.to_string(),
             "segment-size" => self.segment_size.to_string(),
+            "auto-compaction" => if self.auto_compaction { "yes" } else { "no" }.to_owned(),
+            "compaction-dead-percentage" => self.compaction_dead_percentage.to_string(),
+            "compaction-min-dead-bytes" => self.compaction_min_dead_bytes.to_string(),
+            "compaction-rate-limit" => self.compaction_rate_limit.to_string(),
             "save" => String::new(),
             "appendonly" => "yes".to_owned(),
             "databases" => "16".to_owned(),
