@@ -459,7 +459,10 @@ impl Db {
     /// everything written (SAVE).
     pub fn save(&self) -> Result<()> {
         let shared = &self.core.shared;
-        shared.maint.save(&shared.engine, false)
+        let started = shared.clock.now_ms();
+        shared.maint.save(&shared.engine, false)?;
+        shared.last_save.fetch_max(started, Ordering::Relaxed);
+        Ok(())
     }
 
     /// As [`Db::save`], in the background (BGSAVE); false if a save is already running or
@@ -737,7 +740,16 @@ impl<'a> Tx<'a> {
     /// SAVE inside a command: writes the missing hint files with the store held, as Redis's
     /// SAVE blocks the server. `Ok(false)` if a compaction or BGSAVE is running.
     pub fn save(&mut self) -> Result<bool> {
-        self.shared.maint.save_held(&Held(std::cell::RefCell::new(self.engine)))
+        let started = self.shared.clock.now_ms();
+        let saved = self
+            .shared
+            .maint
+            .save_held(&Held(std::cell::RefCell::new(self.engine)))?;
+        if saved {
+            // Everything written before the save started is durable (LASTSAVE).
+            self.shared.last_save.fetch_max(started, Ordering::Relaxed);
+        }
+        Ok(saved)
     }
 
     /// Zeroes the expired-keys counter (CONFIG RESETSTAT).
