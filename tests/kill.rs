@@ -6,7 +6,9 @@
 //! a two-key MSET, printing one line per acknowledged command. The parent reads those lines,
 //! sends SIGKILL after a random delay, reopens the directory and checks that every
 //! acknowledged write is there, that the one in flight is there whole or not at all, and that
-//! the next round can write on top of the recovered log.
+//! the next round can write on top of the recovered log. A second thread of the child compacts
+//! all the while (the automatic policy, and now and then a full compaction), so kills also land
+//! in the middle of compactions.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -31,6 +33,8 @@ fn options() -> Options {
     Options {
         fsync: Fsync::Always,
         segment_size: 4096,
+        compaction_dead_ratio: 0.2,
+        compaction_min_dead_bytes: 0,
         ..Options::default()
     }
 }
@@ -42,6 +46,21 @@ fn value(round: u32, i: u64) -> Vec<u8> {
 /// The child: writes until killed, acknowledging each command on stdout.
 fn child(dir: &Path, round: u32) -> TestResult {
     let db = Db::open_with(dir, options())?;
+    let compactor = db.clone();
+    std::thread::spawn(move || {
+        for i in 0u64.. {
+            let result = if i % 8 == 7 {
+                compactor.compact(|_, _| {}).map(|_| ())
+            } else {
+                compactor.compact_if_needed()
+            };
+            if let Err(e) = result {
+                eprintln!("compaction failed: {e}");
+                std::process::exit(3);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
     let mut out = std::io::stdout().lock();
     // After a newline: the test harness has already printed the start of its own line.
     writeln!(out, "\nready")?;
@@ -218,5 +237,13 @@ fn killed_writers_lose_no_acknowledged_write() -> TestResult {
         )?;
     }
     assert!(writes > 0, "no child got to acknowledge a write");
+    // The children's compactions ran: some segment is a compaction output.
+    let compacted = std::fs::read_dir(dir.path())?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".seg"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter(|bytes| kvdb::log::segment::parse_header(bytes).is_ok_and(|h| h.is_compacted()))
+        .count();
+    assert!(compacted > 0, "no compaction output in the directory");
     Ok(())
 }
