@@ -40,8 +40,8 @@
 
 use std::cell::{RefCell, RefMut};
 use std::fs::{File, OpenOptions};
-use std::ops::DerefMut;
 use std::io::Write;
+use std::ops::DerefMut;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -348,12 +348,17 @@ impl Engine {
                     Keep::Drop
                 };
             }
-            Kind::Flush => return if shadows_older { Keep::Marker } else { Keep::Drop },
+            Kind::Flush => {
+                return if shadows_older {
+                    Keep::Marker
+                } else {
+                    Keep::Drop
+                };
+            }
             Kind::Expire => {
                 return match keydir.get(rec.key) {
                     Some(e)
-                        if e.expires_at == h.expires_at
-                            && self.before(e.loc, segment, offset) =>
+                        if e.expires_at == h.expires_at && self.before(e.loc, segment, offset) =>
                     {
                         Keep::Marker
                     }
@@ -613,20 +618,7 @@ fn copy_live<L: EngineLock>(
             }
             // Gather a chunk of records, then ask the index about all of them at once.
             let chunk_start = pos;
-            while pos < bytes.len() && chunk.len() < CHUNK_RECORDS {
-                let offset = start + pos as u64;
-                let rec = record::decode(&bytes[pos..]).map_err(|e| {
-                    let reason = match e {
-                        record::DecodeError::Incomplete { .. } => "truncated record",
-                        record::DecodeError::Invalid(reason) => reason,
-                    };
-                    input.corrupt(offset, reason)
-                })?;
-                pos += rec.header.record_len() as usize;
-                let offset = u32::try_from(offset)
-                    .map_err(|_| input.corrupt(offset, "record offset above 4 GiB"))?;
-                chunk.push((offset, rec));
-            }
+            read_chunk(input, &bytes, start, &mut pos, &mut chunk)?;
             let verdicts: Vec<Keep> = {
                 let e = engine.lock();
                 chunk
@@ -665,6 +657,32 @@ fn copy_live<L: EngineLock>(
     }
     stats.bytes_written = out.len - out.header_len;
     Ok(Some(moved))
+}
+
+/// Decodes records of `segment` (whose records, from file offset `start`, are `bytes`) from
+/// `*pos` on into `chunk`, until it holds [`CHUNK_RECORDS`] or the segment ends.
+fn read_chunk<'b>(
+    segment: &Segment,
+    bytes: &'b [u8],
+    start: u64,
+    pos: &mut usize,
+    chunk: &mut Vec<(u32, RecordRef<'b>)>,
+) -> Result<()> {
+    while *pos < bytes.len() && chunk.len() < CHUNK_RECORDS {
+        let offset = start + *pos as u64;
+        let rec = record::decode(&bytes[*pos..]).map_err(|e| {
+            let reason = match e {
+                record::DecodeError::Incomplete { .. } => "truncated record",
+                record::DecodeError::Invalid(reason) => reason,
+            };
+            segment.corrupt(offset, reason)
+        })?;
+        *pos += rec.header.record_len() as usize;
+        let offset = u32::try_from(offset)
+            .map_err(|_| segment.corrupt(offset, "record offset above 4 GiB"))?;
+        chunk.push((offset, rec));
+    }
+    Ok(())
 }
 
 /// The output being written: a temporary file, its hint, and a write buffer.
@@ -820,23 +838,10 @@ pub fn write_hint<L: EngineLock>(
         if stop.load(Ordering::Relaxed) {
             return Ok(false);
         }
-        while pos < bytes.len() && chunk.len() < CHUNK_RECORDS {
-            let offset = start + pos as u64;
-            let rec = record::decode(&bytes[pos..]).map_err(|e| {
-                let reason = match e {
-                    record::DecodeError::Incomplete { .. } => "truncated record",
-                    record::DecodeError::Invalid(reason) => reason,
-                };
-                segment.corrupt(offset, reason)
-            })?;
-            pos += rec.header.record_len() as usize;
-            max_seq = max_seq.max(rec.header.seq);
-            let offset = u32::try_from(offset)
-                .map_err(|_| segment.corrupt(offset, "record offset above 4 GiB"))?;
-            chunk.push((offset, rec));
-        }
+        read_chunk(segment, &bytes, start, &mut pos, &mut chunk)?;
         let e = engine.lock();
         for (offset, rec) in chunk.drain(..) {
+            max_seq = max_seq.max(rec.header.seq);
             if e.keep(floor, segment.id(), offset, &rec) != Keep::Drop {
                 hint.push(offset, &rec);
             }

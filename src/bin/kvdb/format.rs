@@ -150,23 +150,7 @@ fn write_tty_map(out: &mut String, entries: &[(Reply, Reply)], prefix: &str) {
 
 /// Appends `bytes` in double quotes, escaped as redis-cli's `sdscatrepr` does.
 fn push_quoted(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    for &byte in bytes {
-        match byte {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x07 => out.push_str("\\a"),
-            0x08 => out.push_str("\\b"),
-            b' '..=b'~' => out.push(char::from(byte)),
-            _ => {
-                let _ = write!(out, "\\x{byte:02x}");
-            }
-        }
-    }
-    out.push('"');
+    out.push_str(&kvdb::check::quote(bytes));
 }
 
 /// Appends the raw form of `reply` to `out`, without the final newline.
