@@ -199,7 +199,7 @@ impl Engine {
                     live: self.space.live(id),
                     pinned: self.space.pinned(id),
                     active,
-                    hinted: !active && hint::hint_path(&self.dir, id).exists(),
+                    hinted: segment.is_hinted(),
                     compacted: header.is_compacted(),
                 }
             })
@@ -392,6 +392,8 @@ impl Engine {
         }
         sync_dir(&self.dir, self.opts.observer.as_ref())?;
         let segment = Segment::open_sealed(&self.dir, plan.output, self.opts.mmap)?;
+        // Its hint was written before the rename.
+        segment.set_hinted();
         self.segments.insert(plan.output, Arc::new(segment));
         Ok(())
     }
@@ -850,5 +852,6 @@ pub fn write_hint<L: EngineLock>(
     engine.lock().flush_and_sync()?;
     hint.set_max_seq(max_seq);
     hint.write(&dir, segment.id(), observer.as_ref())?;
+    segment.set_hinted();
     Ok(true)
 }

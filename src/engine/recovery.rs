@@ -97,7 +97,9 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
             max_seq = Some(max_seq.map_or(floor, |m| m.max(floor)));
         }
         if !newest && load_hint(dir, id, &mut dbs, &mut space, &mut max_seq, &mut report) {
-            segments.insert(id, Arc::new(Segment::open_sealed(dir, id, opts.mmap)?));
+            let segment = Segment::open_sealed(dir, id, opts.mmap)?;
+            segment.set_hinted();
+            segments.insert(id, Arc::new(segment));
             continue;
         }
         let (valid_len, header) = replay_segment(

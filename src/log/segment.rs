@@ -26,6 +26,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 use memmap2::Mmap;
@@ -203,6 +204,8 @@ pub struct Segment {
     path: PathBuf,
     source: Source,
     header: SegmentHeader,
+    /// Whether a valid hint file describes it (loaded from one, or one was written for it).
+    hinted: AtomicBool,
 }
 
 impl Segment {
@@ -225,6 +228,7 @@ impl Segment {
             path,
             source,
             header: SegmentHeader::appended(),
+            hinted: AtomicBool::new(false),
         };
         let len = segment.len()?.min(SEGMENT_HEADER_LEN) as usize;
         let bytes = segment.read_at(0, len)?;
@@ -240,7 +244,18 @@ impl Segment {
             path,
             source: Source::File(file),
             header,
+            hinted: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a valid hint file describes the segment.
+    pub fn is_hinted(&self) -> bool {
+        self.hinted.load(Ordering::Relaxed)
+    }
+
+    /// Records that a valid hint file now describes the segment.
+    pub fn set_hinted(&self) {
+        self.hinted.store(true, Ordering::Relaxed);
     }
 
     /// What the segment's header says.
