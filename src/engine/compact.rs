@@ -379,23 +379,16 @@ impl Engine {
         }
     }
 
-    /// Makes a finished output visible: writes held batches and fsyncs the active segment (so
-    /// every record compaction saw as superseding is durable), renames the output into place,
-    /// fsyncs the directory, and starts reading it.
-    fn publish(&mut self, plan: &Plan, tmp: &Path) -> Result<()> {
-        self.flush()?;
-        self.sync()?;
-        let path = segment_path(&self.dir, plan.output);
-        std::fs::rename(tmp, &path).map_err(|e| Error::io(&path, e))?;
-        if let Some(obs) = &self.opts.observer {
-            obs.renamed(tmp, &path);
-        }
-        sync_dir(&self.dir, self.opts.observer.as_ref())?;
-        let segment = Segment::open_sealed(&self.dir, plan.output, self.opts.mmap)?;
-        // Its hint was written before the rename.
+    /// Starts reading a published output (its hint was written before it was published).
+    fn adopt(&mut self, plan: &Plan) -> Result<Arc<Segment>> {
+        let segment = Arc::new(Segment::open_sealed(
+            &self.dir,
+            plan.output,
+            self.opts.mmap,
+        )?);
         segment.set_hinted();
-        self.segments.insert(plan.output, Arc::new(segment));
-        Ok(())
+        self.segments.insert(plan.output, Arc::clone(&segment));
+        Ok(segment)
     }
 
     /// Points the index at the copy `m.new` of a live record that was at `m.old`, if it still
@@ -533,8 +526,14 @@ pub fn compact<L: EngineLock>(
             return result.map(|_| None);
         }
     };
+    // Publish: every record that made a dropped one dead must be durable first; then one
+    // rename makes the output visible.
     let finished = out.finish(&dir).and_then(|pinned| {
-        engine.lock().publish(plan, &tmp)?;
+        make_durable(engine)?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        if let Some(obs) = &observer {
+            obs.renamed(&tmp, &path);
+        }
         Ok(pinned)
     });
     let pinned = match finished {
@@ -547,15 +546,8 @@ pub fn compact<L: EngineLock>(
     };
     // Published: from here on, a crash or an error leaves the output in place, and the next
     // open deletes the inputs.
-    let output = {
-        let e = engine.lock();
-        e.segments.get(&plan.output).cloned()
-    }
-    .ok_or_else(|| Error::Corrupt {
-        path: path.clone(),
-        offset: 0,
-        reason: "the published compaction output vanished".into(),
-    })?;
+    sync_dir(&dir, observer.as_ref())?;
+    let output = engine.lock().adopt(plan)?;
     for chunk in moved.chunks(CHUNK_RECORDS) {
         // Read the copies outside the lock; repoint under it.
         let chunk: Vec<Moved> = chunk
@@ -659,6 +651,14 @@ fn copy_live<L: EngineLock>(
     }
     stats.bytes_written = out.len - out.header_len;
     Ok(Some(moved))
+}
+
+/// Makes durable everything written so far, with the engine lock held only for what the fsync
+/// outside it left: held batches, and records written meanwhile.
+fn make_durable<L: EngineLock>(engine: &L) -> Result<()> {
+    let (_, file, path) = engine.lock().sync_handle();
+    sync_file(&file, &path, None)?;
+    engine.lock().flush_and_sync()
 }
 
 /// Decodes records of `segment` (whose records, from file offset `start`, are `bytes`) from
@@ -849,7 +849,7 @@ pub fn write_hint<L: EngineLock>(
             }
         }
     }
-    engine.lock().flush_and_sync()?;
+    make_durable(engine)?;
     hint.set_max_seq(max_seq);
     hint.write(&dir, segment.id(), observer.as_ref())?;
     segment.set_hinted();
