@@ -92,7 +92,12 @@ fn churn(db: &Db, rounds: usize, seed: u64) -> Result<(), String> {
             5 => vec!["HSET".into(), format!("h{}", rng.usize(..20)), n, v],
             6 => vec!["HDEL".into(), format!("h{}", rng.usize(..20)), n],
             7 => vec!["SADD".into(), format!("s{}", rng.usize(..20)), n],
-            8 => vec!["ZADD".into(), format!("z{}", rng.usize(..20)), format!("{i}"), n],
+            8 => vec![
+                "ZADD".into(),
+                format!("z{}", rng.usize(..20)),
+                format!("{i}"),
+                n,
+            ],
             9 => vec!["RPUSH".into(), format!("l{}", rng.usize(..20)), v],
             10 => vec!["LPOP".into(), format!("l{}", rng.usize(..20))],
             _ => vec!["EXPIRE".into(), k, "100000".into()],
@@ -156,7 +161,10 @@ fn a_full_compaction_reclaims_dead_space_and_keeps_every_value_across_reopens() 
     drop(db);
     let db = Db::open_with(dir.path(), options(16 * 1024))?;
     let report = db.recovery_report().clone();
-    assert!(report.hinted > 0, "no segment loaded from a hint: {report:?}");
+    assert!(
+        report.hinted > 0,
+        "no segment loaded from a hint: {report:?}"
+    );
     assert_eq!(report.hint_failures, 0);
     assert_eq!(dump(&db)?, before, "contents changed by the reopen");
     Ok(())
@@ -191,9 +199,8 @@ fn endless_overwrites_keep_the_disk_bounded_under_the_automatic_policy() -> Test
     // policy: live data, the dead bytes it tolerates, segments not yet worth compacting, and the
     // active segment.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let bound = |info: &kvdb::persistence::PersistenceInfo| {
-        2 * info.live_bytes() + 256 * 1024 + 64 * 1024
-    };
+    let bound =
+        |info: &kvdb::persistence::PersistenceInfo| 2 * info.live_bytes() + 256 * 1024 + 64 * 1024;
     let mut info = db.persistence();
     while info.total_bytes() > bound(&info) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
@@ -253,12 +260,16 @@ fn writes_and_deletes_during_compactions_are_never_lost() -> TestResult {
         }
     }
     done.store(true, Ordering::SeqCst);
-    let runs = compactor.join().map_err(|_| "the compacting thread panicked")??;
+    let runs = compactor
+        .join()
+        .map_err(|_| "the compacting thread panicked")??;
     assert!(runs > 3, "only {runs} compactions ran alongside the writes");
     let check = |db: &Db| -> Result<(), String> {
         for (key, want) in &expected {
             let got = db.execute(&["GET", key]);
-            let want = want.clone().map_or(Reply::Nil, |v| Reply::Bulk(v.into_bytes()));
+            let want = want
+                .clone()
+                .map_or(Reply::Nil, |v| Reply::Bulk(v.into_bytes()));
             if got != want {
                 return Err(format!("{key}: got {got:?}, want {want:?}"));
             }
@@ -311,7 +322,10 @@ fn save_writes_a_hint_for_every_sealed_segment_and_info_reports_it() -> TestResu
     churn(&db, 2_000, 5)?;
     let (sealed, hinted) = db.persistence().hint_coverage();
     assert!(sealed > 3);
-    assert_eq!(hinted, 0, "auto_compaction is off: nothing writes hints before SAVE");
+    assert_eq!(
+        hinted, 0,
+        "auto_compaction is off: nothing writes hints before SAVE"
+    );
     assert_eq!(db.execute(&["SAVE"]), Reply::Status("OK".into()));
     let info = db.persistence();
     assert_eq!(info.hint_coverage(), (sealed, sealed));
@@ -346,7 +360,12 @@ fn bgrewriteaof_compacts_in_the_background_and_says_so() -> TestResult {
     }
     let info = db.persistence();
     assert_eq!(info.rewrites, 1, "the rewrite did not finish in 30 s");
-    assert!(info.dead_bytes() < dead / 10, "{} -> {}", dead, info.dead_bytes());
+    assert!(
+        info.dead_bytes() < dead / 10,
+        "{} -> {}",
+        dead,
+        info.dead_bytes()
+    );
     assert_eq!(dump(&db)?, before);
     let text = info_text(db.execute(&["INFO", "persistence"]))?;
     assert!(text.contains("aof_rewrites:1"), "{text}");
