@@ -200,3 +200,54 @@ fn lesson_incr_from_eight_processes_counts_every_increment() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn compact_and_stats_work_on_a_closed_directory() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // Overwrites in small segments: most of the log is dead.
+    let mut script = String::new();
+    for round in 0..30 {
+        for key in 0..40 {
+            script.push_str(&format!("SET key:{key} value-{round}-{}\n", "x".repeat(40)));
+        }
+    }
+    script.push_str("DEL key:0\n");
+    let out = piped(dir.path(), &["--segment-size", "2048"], &script)?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let field = |text: &str, name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let before = stdout(&kvdb(dir.path(), &["stats"])?);
+    let dead = field(&before, "kvdb_dead_bytes").ok_or("no kvdb_dead_bytes")?;
+    let live = field(&before, "kvdb_live_bytes").ok_or("no kvdb_live_bytes")?;
+    assert!(dead > 5 * live, "{before}");
+    assert!(before.contains("# Segments"), "{before}");
+
+    let out = kvdb(dir.path(), &["compact"])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.starts_with("compacted "), "{text}");
+    assert!(text.contains("reclaimed"), "{text}");
+
+    let after = stdout(&kvdb(dir.path(), &["stats"])?);
+    assert_eq!(field(&after, "kvdb_dead_bytes"), Some(0), "{after}");
+    assert_eq!(field(&after, "kvdb_live_bytes"), Some(live), "{after}");
+    let out = kvdb(dir.path(), &["GET", "key:7"])?;
+    assert_eq!(stdout(&out), format!("value-29-{}\n", "x".repeat(40)));
+    let out = kvdb(dir.path(), &["EXISTS", "key:0"])?;
+    assert_eq!(stdout(&out), "0\n");
+    let out = kvdb(dir.path(), &["check"])?;
+    assert!(out.status.success(), "{}", stdout(&out));
+    Ok(())
+}
