@@ -1,7 +1,7 @@
 //! Compaction and hint files at the level of an open store: the background thread that runs
 //! them, BGREWRITEAOF / SAVE / BGSAVE, and what INFO persistence reports.
 //!
-//! One compaction or hint pass runs at a time ([`Maintenance::running`]). The background
+//! One compaction or hint pass runs at a time (a mutex, `Maintenance::running`). The background
 //! thread wakes every second, and at once when a client asks for a rewrite or a save:
 //! * with `auto_compaction`, it compacts while the policy finds a run worth it
 //!   ([`Selection::Auto`]), then writes the hint of any sealed segment that lacks one;
