@@ -26,12 +26,12 @@ use crossbeam::channel::{Receiver, Sender};
 use crate::blocking::{Registry, Serve, Served, WaiterId};
 use crate::engine::compact::{CompactionStats, Held};
 use crate::engine::{Engine, Op, RecoveryReport, expiry};
-use crate::persistence::{Job, Maintenance, PersistenceInfo};
 use crate::error::{Error, Result};
 use crate::keydir::Entry;
 use crate::log::record::NUM_DBS;
 use crate::log::{SeqNo, Timestamp};
 use crate::options::{Fsync, Options};
+use crate::persistence::{Job, Maintenance, PersistenceInfo};
 
 /// State shared by all handles and the background threads.
 #[derive(Debug)]

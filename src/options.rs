@@ -80,8 +80,13 @@ pub struct Options {
     /// No automatic compaction runs while the sealed segments' reclaimable bytes, all
     /// together, are fewer than this. Default 64 MiB, Redis's `auto-aof-rewrite-min-size`.
     pub compaction_min_dead_bytes: u64,
-    /// Compaction reads and writes at most this many bytes per second (`None`, the default:
-    /// no limit).
+    /// While the log's records are more than this many times the live ones, the most
+    /// reclaimable segment is compacted even below `compaction_dead_ratio` (the other
+    /// thresholds still apply). Default 1.5; at least 1.0.
+    pub compaction_max_amplification: f64,
+    /// Compaction reads at most this many bytes of segments per second, or three times the
+    /// rate at which clients write the log if that is more (so that it keeps up with them).
+    /// Default 40 MiB/s (see docs/ARCHITECTURE.md); `None`: as fast as it can.
     pub compaction_rate_limit: Option<u64>,
     /// Test hook that observes file operations (crash simulation). Default none.
     #[doc(hidden)]
@@ -101,7 +106,8 @@ impl Default for Options {
             auto_compaction: true,
             compaction_dead_ratio: 0.5,
             compaction_min_dead_bytes: 64 * 1024 * 1024,
-            compaction_rate_limit: None,
+            compaction_max_amplification: 1.5,
+            compaction_rate_limit: Some(40 * 1024 * 1024),
             observer: None,
         }
     }
@@ -120,6 +126,12 @@ impl Options {
             return Err(Error::InvalidOption(format!(
                 "compaction dead ratio {} is outside 0..=1",
                 self.compaction_dead_ratio
+            )));
+        }
+        if self.compaction_max_amplification.is_nan() || self.compaction_max_amplification < 1.0 {
+            return Err(Error::InvalidOption(format!(
+                "compaction max amplification {} is below 1",
+                self.compaction_max_amplification
             )));
         }
         if self.compaction_rate_limit == Some(0) {

@@ -246,6 +246,7 @@ impl Maintenance {
                 let selection = Selection::Auto {
                     dead_ratio: opts.compaction_dead_ratio,
                     min_dead_bytes: opts.compaction_min_dead_bytes,
+                    max_amplification: opts.compaction_max_amplification,
                 };
                 let rate = opts.compaction_rate_limit;
                 (e.plan(selection), rate)

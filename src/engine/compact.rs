@@ -29,10 +29,10 @@
 //!    to `{id}.seg.tmp`, each as a batch of its own, with their sequence numbers; the hint
 //!    is built alongside. Then the file is fsync'd and the hint written (`{id}.hint`).
 //!    A crash: the `.tmp` file is deleted at open; the old segments are untouched.
-//! 3. Publish (under the lock): write any held batches and fsync the active segment (every
-//!    record that made a dropped record dead is then durable), rename `.tmp` to `{id}.seg` and
-//!    fsync the directory. A crash after the rename: open finds the output and deletes its
-//!    inputs.
+//! 3. Publish: write any held batches (under the lock) and fsync the active segment (outside
+//!    it: every record that made a dropped record dead is then durable), rename `.tmp` to
+//!    `{id}.seg` and fsync the directory. A crash after the rename: open finds the output and
+//!    deletes its inputs.
 //! 4. Repoint (lock taken per chunk): each index entry that still points at a copied record's
 //!    old location now points at the copy; live bytes move with it. A write that changed a
 //!    key meanwhile already moved its entry elsewhere, and is left alone.
@@ -59,9 +59,11 @@ use crate::log::writer::{sync_dir, sync_file};
 use crate::log::{Kind, Segment, SegmentId, SeqNo};
 
 /// Records examined per lock acquisition.
-const CHUNK_RECORDS: usize = 2048;
+const CHUNK_RECORDS: usize = 256;
 /// Bytes buffered before the output file is written.
 const WRITE_BUFFER: usize = 1 << 20;
+/// Bytes of output written between two fsyncs.
+const INCREMENTAL_SYNC: u64 = 8 << 20;
 
 /// What [`Engine::keep`] decides for one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +132,9 @@ pub enum Selection {
         dead_ratio: f64,
         /// Nothing runs while the dead bytes of all sealed segments are fewer.
         min_dead_bytes: u64,
+        /// While the log is more than this many times the live data, the most reclaimable
+        /// segment starts a run even if it is less dead than `dead_ratio`.
+        max_amplification: f64,
     },
     /// The first run of sealed segments at or after position `from`, as long as the output
     /// stays within the segment size: a full compaction walks the log with it.
@@ -218,16 +223,21 @@ impl Engine {
             Selection::Auto {
                 dead_ratio,
                 min_dead_bytes,
+                max_amplification,
             } => {
                 let dead: u64 = sealed.iter().map(|u| u.reclaimable()).sum();
                 if dead < min_dead_bytes.max(1) {
                     return None;
                 }
+                // Of the sealed segments: the active one's dead bytes cannot be reclaimed yet.
+                let total: u64 = sealed.iter().map(|u| u.bytes).sum();
+                let live: u64 = sealed.iter().map(|u| u.live).sum();
+                let amplified = total as f64 > max_amplification * live as f64;
                 let (seed, best) = sealed
                     .iter()
                     .enumerate()
                     .max_by(|a, b| a.1.dead_ratio().total_cmp(&b.1.dead_ratio()))?;
-                if best.dead_ratio() < dead_ratio || best.reclaimable() == 0 {
+                if (best.dead_ratio() < dead_ratio && !amplified) || best.reclaimable() == 0 {
                     return None;
                 }
                 // Grow the run over neighbours worth rewriting: dead enough, or small (an
@@ -440,12 +450,21 @@ struct Moved {
     new: Location,
 }
 
-/// Spreads I/O over time so that it stays under a rate.
+/// How much faster than clients write the log compaction may go, whatever its rate limit: it
+/// must outpace the dead bytes writes create, or the disk grows without bound.
+const KEEP_UP: f64 = 3.0;
+
+/// Spreads compaction's I/O over time, under a rate: the configured limit, raised to
+/// [`KEEP_UP`] times the rate at which clients have written the log since the compaction
+/// started. Under a light load compaction stays gentle (on a small machine, one compaction at
+/// full speed takes a whole core from the clients); under a heavy write load it keeps up.
 #[derive(Debug)]
 pub struct RateLimiter {
     bytes_per_sec: Option<u64>,
     started: Instant,
     done: u64,
+    /// Bytes the log had been written when the limiter first heard of it.
+    log_start: Option<u64>,
 }
 
 impl RateLimiter {
@@ -455,14 +474,28 @@ impl RateLimiter {
             bytes_per_sec: bytes_per_sec.filter(|&r| r > 0),
             started: Instant::now(),
             done: 0,
+            log_start: None,
         }
     }
 
+    /// The rate now allowed, given `log_written` ([`Engine::appended_bytes`]).
+    fn rate(&mut self, log_written: u64) -> Option<f64> {
+        let base = self.bytes_per_sec? as f64;
+        let start = *self.log_start.get_or_insert(log_written);
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let writes = if elapsed > 0.0 {
+            log_written.saturating_sub(start) as f64 / elapsed
+        } else {
+            0.0
+        };
+        Some(base.max(KEEP_UP * writes))
+    }
+
     /// Counts `bytes` of I/O and sleeps as long as the rate is above the limit.
-    pub fn consume(&mut self, bytes: u64) {
+    pub fn consume(&mut self, bytes: u64, log_written: u64) {
         self.done += bytes;
-        if let Some(rate) = self.bytes_per_sec {
-            let due = Duration::from_secs_f64(self.done as f64 / rate as f64);
+        if let Some(rate) = self.rate(log_written) {
+            let due = Duration::from_secs_f64(self.done as f64 / rate);
             if let Some(wait) = due.checked_sub(self.started.elapsed()) {
                 std::thread::sleep(wait);
             }
@@ -613,12 +646,13 @@ fn copy_live<L: EngineLock>(
             // Gather a chunk of records, then ask the index about all of them at once.
             let chunk_start = pos;
             read_chunk(input, &bytes, start, &mut pos, &mut chunk)?;
-            let verdicts: Vec<Keep> = {
+            let (verdicts, log_written): (Vec<Keep>, u64) = {
                 let e = engine.lock();
-                chunk
+                let verdicts = chunk
                     .iter()
                     .map(|(offset, rec)| e.keep(plan.floor, input.id(), *offset, rec))
-                    .collect()
+                    .collect();
+                (verdicts, e.appended_bytes())
             };
             for ((offset, rec), keep) in chunk.drain(..).zip(verdicts) {
                 let len = rec.header.record_len() as u32;
@@ -645,7 +679,7 @@ fn copy_live<L: EngineLock>(
             }
             let read = (pos - chunk_start) as u64;
             stats.bytes_read += read;
-            limiter.consume(read);
+            limiter.consume(read, log_written);
             progress(stats.bytes_read);
         }
     }
@@ -653,12 +687,17 @@ fn copy_live<L: EngineLock>(
     Ok(Some(moved))
 }
 
-/// Makes durable everything written so far, with the engine lock held only for what the fsync
-/// outside it left: held batches, and records written meanwhile.
+/// Makes durable everything written so far. The engine lock is held only to write the batches
+/// held in memory, not for the fsync: an fsync behind a compaction's writeback can take tens of
+/// milliseconds, and every client would wait for it.
 fn make_durable<L: EngineLock>(engine: &L) -> Result<()> {
-    let (_, file, path) = engine.lock().sync_handle();
-    sync_file(&file, &path, None)?;
-    engine.lock().flush_and_sync()
+    let (_, file, path) = {
+        let mut e = engine.lock();
+        e.flush()?;
+        e.sync_handle()
+    };
+    let observer = engine.lock().opts.observer.clone();
+    sync_file(&file, &path, observer.as_ref())
 }
 
 /// Decodes records of `segment` (whose records, from file offset `start`, are `bytes`) from
@@ -701,6 +740,8 @@ struct Output {
     hint: HintWriter,
     /// Bytes of markers written.
     pinned: u64,
+    /// Length at the last fsync.
+    synced_len: u64,
 }
 
 impl Output {
@@ -734,6 +775,7 @@ impl Output {
                 plan.filtered_seq.saturating_sub(1),
             ),
             pinned: 0,
+            synced_len: 0,
         })
     }
 
@@ -767,6 +809,13 @@ impl Output {
         self.buf.clear();
         if let Some(obs) = &self.observer {
             obs.written(&self.path, self.len);
+        }
+        // Flush as it goes (Redis's aof-rewrite-incremental-fsync): one fsync of a whole
+        // segment at the end would queue a burst of writeback in front of the clients' own
+        // writes and fsyncs.
+        if self.len - self.synced_len >= INCREMENTAL_SYNC {
+            sync_file(&self.file, &self.path, self.observer.as_ref())?;
+            self.synced_len = self.len;
         }
         Ok(())
     }

@@ -176,6 +176,8 @@ pub struct Engine {
     /// Sequence number of the last record appended to the file (held batches excluded): what
     /// an fsync now would make durable.
     written_seq: SeqNo,
+    /// Bytes appended to the log since open: compaction paces itself by the write rate.
+    appended: u64,
     /// Records encoded but not yet appended: empty outside a `begin`..`finish` bracket.
     /// Reused across commits.
     buf: Vec<u8>,
@@ -226,6 +228,11 @@ impl Engine {
     /// sort after this position.
     pub fn log_position(&self) -> (SegmentId, u64) {
         (self.writer.id(), self.writer.len())
+    }
+
+    /// Bytes appended to the log since the engine was opened.
+    pub fn appended_bytes(&self) -> u64 {
+        self.appended
     }
 
     /// The sequence number the next record will get.
@@ -581,6 +588,7 @@ impl Engine {
         }
         let result = self.writer.append(&self.buf);
         self.written_seq = self.next_seq - 1;
+        self.appended += self.buf.len() as u64;
         self.buf.clear();
         if self.buf.capacity() > 1 << 20 {
             self.buf = Vec::new();

@@ -160,6 +160,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
         next_segment_id,
         next_seq: max_seq.map_or(1, |s| s + 1),
         written_seq: max_seq.unwrap_or(0),
+        appended: 0,
         watches: Default::default(),
         space,
         buf: Vec::new(),

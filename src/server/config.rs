@@ -37,8 +37,12 @@ pub struct ServerConfig {
     /// No automatic compaction below this many reclaimable bytes
     /// (`compaction-min-dead-bytes`). Default 64 MiB.
     pub compaction_min_dead_bytes: u64,
-    /// Compaction I/O limit in bytes per second, 0 for none (`compaction-rate-limit`).
+    /// Compaction I/O limit in bytes per second, raised to keep up with heavy writes; 0 for
+    /// none (`compaction-rate-limit`). Default 40 MiB/s.
     pub compaction_rate_limit: u64,
+    /// Compact below the dead percentage while the log exceeds this many hundredths of the
+    /// live data (`compaction-max-amplification-percentage`). Default 150.
+    pub compaction_max_amplification_percentage: u64,
     /// The config file applied ([`ServerConfig::apply_file`]), as an absolute path: INFO
     /// shows it, CONFIG REWRITE writes it.
     pub config_file: Option<PathBuf>,
@@ -58,7 +62,8 @@ impl Default for ServerConfig {
             auto_compaction: true,
             compaction_dead_percentage: 50,
             compaction_min_dead_bytes: crate::Options::default().compaction_min_dead_bytes,
-            compaction_rate_limit: 0,
+            compaction_rate_limit: crate::Options::default().compaction_rate_limit.unwrap_or(0),
+            compaction_max_amplification_percentage: 150,
             config_file: None,
         }
     }
@@ -78,6 +83,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "compaction-dead-percentage",
     "compaction-min-dead-bytes",
     "compaction-rate-limit",
+    "compaction-max-amplification-percentage",
     "save",
     "appendonly",
     "databases",
@@ -95,6 +101,10 @@ pub const FIXED_AT_RUNTIME: &[(&str, &str)] = &[
     ("compaction-dead-percentage", "can't set immutable config"),
     ("compaction-min-dead-bytes", "can't set immutable config"),
     ("compaction-rate-limit", "can't set immutable config"),
+    (
+        "compaction-max-amplification-percentage",
+        "can't set immutable config",
+    ),
     ("databases", "can't set immutable config"),
 ];
 
@@ -183,6 +193,9 @@ impl ServerConfig {
             "compaction-rate-limit" => {
                 self.compaction_rate_limit = integer(value, 0, i64::MAX as u64)?;
             }
+            "compaction-max-amplification-percentage" => {
+                self.compaction_max_amplification_percentage = integer(value, 100, 100_000)?;
+            }
             "save" if value.trim().is_empty() => {}
             "save" => return Err("kvdb takes no snapshots: save must be \"\"".into()),
             "appendonly" if value.eq_ignore_ascii_case("yes") => {}
@@ -211,6 +224,9 @@ impl ServerConfig {
             "compaction-dead-percentage" => self.compaction_dead_percentage.to_string(),
             "compaction-min-dead-bytes" => self.compaction_min_dead_bytes.to_string(),
             "compaction-rate-limit" => self.compaction_rate_limit.to_string(),
+            "compaction-max-amplification-percentage" => {
+                self.compaction_max_amplification_percentage.to_string()
+            }
             "save" => String::new(),
             "appendonly" => "yes".to_owned(),
             "databases" => "16".to_owned(),

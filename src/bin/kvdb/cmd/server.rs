@@ -90,6 +90,7 @@ pub fn run(cli: &Cli, args: &ServerArgs) -> anyhow::Result<ExitCode> {
         compaction_dead_ratio: config.compaction_dead_percentage as f64 / 100.0,
         compaction_min_dead_bytes: config.compaction_min_dead_bytes,
         compaction_rate_limit: Some(config.compaction_rate_limit).filter(|&r| r > 0),
+        compaction_max_amplification: config.compaction_max_amplification_percentage as f64 / 100.0,
         ..Options::default()
     };
     let db = Db::open_with(&config.dir, options)
