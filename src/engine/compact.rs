@@ -904,3 +904,105 @@ pub fn write_hint<L: EngineLock>(
     segment.set_hinted();
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::engine::Op;
+    use crate::options::Options;
+
+    fn io(e: std::io::Error) -> Error {
+        Error::io("test", e)
+    }
+
+    fn options() -> Options {
+        Options {
+            segment_size: 1024,
+            active_expiry: None,
+            auto_compaction: false,
+            ..Options::default()
+        }
+    }
+
+    /// Writes filler keys until the active segment changes.
+    fn fill_segment(engine: &mut Engine, tag: &str) -> Result<()> {
+        let start = engine.log_position().0;
+        for i in 0.. {
+            if engine.log_position().0 != start {
+                return Ok(());
+            }
+            let key = format!("{tag}{i}");
+            engine.commit(&[Op::Put {
+                db: 0,
+                key: key.as_bytes(),
+                value: &[b'f'; 100],
+                expires_at: 0,
+            }])?;
+        }
+        Ok(())
+    }
+
+    fn run(engine: &Mutex<Engine>, selection: Selection) -> Result<CompactionStats> {
+        let plan = engine
+            .lock()
+            .map_err(|_| Error::Poisoned)?
+            .plan(selection)
+            .ok_or(Error::NoSuchKey)?;
+        let mut limiter = RateLimiter::new(None);
+        compact(
+            engine,
+            &plan,
+            &mut limiter,
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )?
+        .ok_or(Error::NoSuchKey)
+    }
+
+    #[test]
+    fn a_tombstone_outlives_partial_compactions_until_everything_older_is_compacted() -> Result<()>
+    {
+        // The Bitcask bug (basho/riak_kv#925): a merge that drops a tombstone while an older,
+        // unmerged file still holds the value resurrects the key at the next open.
+        let dir = tempfile::tempdir().map_err(io)?;
+        let (mut engine, _) = Engine::open(dir.path(), options())?;
+        engine.commit(&[Op::Put {
+            db: 0,
+            key: b"k",
+            value: b"old",
+            expires_at: 0,
+        }])?;
+        fill_segment(&mut engine, "a")?;
+        let second = engine.log_position().0;
+        engine.commit(&[Op::Delete { db: 0, key: b"k" }])?;
+        fill_segment(&mut engine, "b")?;
+        fill_segment(&mut engine, "c")?;
+        let engine = Mutex::new(engine);
+
+        // Compact from the tombstone's segment on: the value's segment is older and untouched.
+        let stats = run(&engine, Selection::From(second))?;
+        assert!(stats.markers >= 1, "the tombstone was dropped: {stats:?}");
+        drop(engine);
+        let (engine, _) = Engine::open(dir.path(), options())?;
+        assert!(
+            engine.keydir(0).get(b"k").is_none(),
+            "the deleted key returned"
+        );
+
+        // A full compaction starts at the oldest segment: every tombstone goes, and the value
+        // with it.
+        let engine = Mutex::new(engine);
+        let runs = crate::persistence::Maintenance::default().rewrite(&engine, &mut |_, _| {})?;
+        assert!(runs.len() > 1, "{runs:?}");
+        assert_eq!(runs.iter().map(|r| r.markers).sum::<u64>(), 0, "{runs:?}");
+        drop(engine);
+        let (engine, _) = Engine::open(dir.path(), options())?;
+        assert!(
+            engine.keydir(0).get(b"k").is_none(),
+            "the deleted key returned"
+        );
+        Ok(())
+    }
+}
