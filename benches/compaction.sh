@@ -29,7 +29,7 @@
 #    half of it dead: 1.5 GB at K = 5M); a run before the compaction, then BGREWRITEAOF and the
 #    same run at once. INFO persistence is polled every 0.1 s in both runs (the same load);
 #    the polls give when the compaction ended, hence how much of each run overlapped it.
-#    Items 1 and 2 run with kvdb's default pacing (40 MiB/s, raised to 3x the clients' write
+#    Items 1 and 2 run with kvdb's default pacing (32 MiB/s, raised to 5x the clients' write
 #    rate); then again with `compaction-rate-limit 0`, full speed (after K more overwrites). Redis: the same on
 #    its data set, `auto-aof-rewrite-percentage 0` (set with CONFIG SET). Target for kvdb: p99
 #    during / p99 before within 2x.

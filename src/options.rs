@@ -84,9 +84,9 @@ pub struct Options {
     /// reclaimable segment is compacted even below `compaction_dead_ratio` (the other
     /// thresholds still apply). Default 1.5; at least 1.0.
     pub compaction_max_amplification: f64,
-    /// Compaction reads at most this many bytes of segments per second, or three times the
+    /// Compaction reads at most this many bytes of segments per second, or five times the
     /// rate at which clients write the log if that is more (so that it keeps up with them).
-    /// Default 40 MiB/s (see docs/ARCHITECTURE.md); `None`: as fast as it can.
+    /// Default 32 MiB/s (see docs/ARCHITECTURE.md); `None`: as fast as it can.
     pub compaction_rate_limit: Option<u64>,
     /// Test hook that observes file operations (crash simulation). Default none.
     #[doc(hidden)]
@@ -107,7 +107,7 @@ impl Default for Options {
             compaction_dead_ratio: 0.5,
             compaction_min_dead_bytes: 64 * 1024 * 1024,
             compaction_max_amplification: 1.5,
-            compaction_rate_limit: Some(40 * 1024 * 1024),
+            compaction_rate_limit: Some(32 * 1024 * 1024),
             observer: None,
         }
     }

@@ -452,7 +452,7 @@ struct Moved {
 
 /// How much faster than clients write the log compaction may go, whatever its rate limit: it
 /// must outpace the dead bytes writes create, or the disk grows without bound.
-const KEEP_UP: f64 = 3.0;
+const KEEP_UP: f64 = 5.0;
 
 /// Spreads compaction's I/O over time, under a rate: the configured limit, raised to
 /// [`KEEP_UP`] times the rate at which clients have written the log since the compaction

@@ -38,7 +38,7 @@ pub struct ServerConfig {
     /// (`compaction-min-dead-bytes`). Default 64 MiB.
     pub compaction_min_dead_bytes: u64,
     /// Compaction I/O limit in bytes per second, raised to keep up with heavy writes; 0 for
-    /// none (`compaction-rate-limit`). Default 40 MiB/s.
+    /// none (`compaction-rate-limit`). Default 32 MiB/s.
     pub compaction_rate_limit: u64,
     /// Compact below the dead percentage while the log exceeds this many hundredths of the
     /// live data (`compaction-max-amplification-percentage`). Default 150.
