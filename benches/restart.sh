@@ -41,6 +41,8 @@
 # release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 export LC_ALL=C # EPOCHREALTIME and printf use '.' for decimals
 
 args=("$@")
@@ -129,35 +131,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A port nobody listens on: bind port 0 and read what the kernel gave, else probe at random.
-free_port() {
-    if command -v python3 >/dev/null &&
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null; then
-        return
-    fi
-    local candidate
-    for _ in $(seq 100); do
-        candidate=$((20000 + RANDOM % 20000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-            echo "$candidate"
-            return
-        fi
-    done
-    return 1
-}
-
-# One PING over a raw socket (no process started): true on +PONG.
-ping_ok() { # port
-    local reply=
-    { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-    # shellcheck disable=SC2016 # RESP, not a variable
-    printf '*1\r\n$4\r\nPING\r\n' >&3 2>/dev/null || { exec 3>&-; return 1; }
-    IFS= read -r -t 5 reply <&3 || true
-    exec 3>&-
-    [[ $reply == $'+PONG\r' ]]
-}
-
-since() { mawk -v t0="$1" -v t1="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t1 - t0 }'; }
 cli() { "$REDIS_CLI" -h 127.0.0.1 -p "$port" "$@"; }
 file_bytes() { find "$@" -type f -printf '%s\n' 2>/dev/null | mawk '{ s += $1 } END { printf "%d", s }'; }
 hint_count() { find "$kvdb_dir" -maxdepth 1 -name '*.hint' | wc -l; }

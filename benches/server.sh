@@ -43,6 +43,8 @@
 # with the default 3 rounds, plus the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 update_doc=false
 rounds=3
@@ -153,23 +155,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# A port nobody listens on: bind port 0 and read what the kernel gave, else probe at random.
-free_port() {
-    if command -v python3 >/dev/null &&
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null; then
-        return
-    fi
-    local candidate
-    for _ in $(seq 100); do
-        candidate=$((20000 + RANDOM % 20000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-            echo "$candidate"
-            return
-        fi
-    done
-    return 1
-}
 
 start_kvdb() { # appendfsync -> sets kvdb_pid, kvdb_port
     local dir=$work/kvdb-$1 log=$work/kvdb-$1.log

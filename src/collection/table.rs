@@ -123,7 +123,10 @@ impl<T> ElementTable<T> {
     /// The data of `name`, for changes.
     pub fn get_mut(&mut self, name: &[u8]) -> Option<&mut T> {
         let idx = self.find(name)?;
-        self.slots.get_mut(idx as usize)?.as_mut().map(|(_, data)| data)
+        self.slots
+            .get_mut(idx as usize)?
+            .as_mut()
+            .map(|(_, data)| data)
     }
 
     /// Whether `name` is present.
