@@ -160,16 +160,6 @@ port=
 bg_pid= # a background redis-benchmark or INFO poller
 log=
 
-# Waits up to $2 seconds for process $1 to exit, then kills it.
-wait_exit() {
-    local deadline=$((SECONDS + $2))
-    while kill -0 "$1" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-    if kill -0 "$1" 2>/dev/null; then
-        echo "compaction.sh: pid $1 still running after $2 s: killing it" >&2
-        kill -KILL "$1" 2>/dev/null || true
-    fi
-    wait "$1" 2>/dev/null || true
-}
 stop_bg() {
     if [[ -n $bg_pid ]] && kill -0 "$bg_pid" 2>/dev/null; then
         kill -TERM "$bg_pid" 2>/dev/null || true

@@ -31,3 +31,14 @@ ping_ok() { # port
 
 # Seconds since the $EPOCHREALTIME value $1, to the millisecond.
 since() { mawk -v t0="$1" -v t1="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t1 - t0 }'; }
+
+# Waits up to $2 seconds for process $1 to exit, then kills it.
+wait_exit() {
+    local deadline=$((SECONDS + $2))
+    while kill -0 "$1" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    if kill -0 "$1" 2>/dev/null; then
+        echo "${0##*/}: pid $1 still running after $2 s: killing it" >&2
+        kill -KILL "$1" 2>/dev/null || true
+    fi
+    wait "$1" 2>/dev/null || true
+}

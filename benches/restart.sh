@@ -110,16 +110,6 @@ hint_backup=$work/hints
 mkdir -p "$redis_dir" "$hint_backup"
 server_pid=
 
-# Waits up to $2 seconds for process $1 to exit, then kills it.
-wait_exit() {
-    local deadline=$((SECONDS + $2))
-    while kill -0 "$1" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-    if kill -0 "$1" 2>/dev/null; then
-        echo "restart.sh: pid $1 still running after $2 s: killing it" >&2
-        kill -KILL "$1" 2>/dev/null || true
-    fi
-    wait "$1" 2>/dev/null || true
-}
 cleanup() {
     if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true

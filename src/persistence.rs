@@ -349,26 +349,17 @@ impl Maintenance {
         Ok(all)
     }
 
-    /// SAVE / BGSAVE: writes the hint file of every sealed segment that lacks one.
+    /// SAVE / BGSAVE: makes everything written durable and writes the hint file of every
+    /// sealed segment that lacks one.
     pub(crate) fn save(&self, engine: &Mutex<Engine>, background: bool) -> Result<()> {
         let started = Instant::now();
         if background {
             self.save_in_progress.store(true, Ordering::SeqCst);
             lock(&self.history).save_started = Some(started);
         }
-        // (The guard must be gone before write_hints locks again.)
-        let synced = lock(engine).flush_and_sync();
-        let result = synced.and_then(|()| self.write_hints(engine));
+        let result = compact::make_durable(engine).and_then(|()| self.write_hints(engine));
         self.save_in_progress.store(false, Ordering::SeqCst);
-        // Never hold `history` while taking the engine lock: INFO takes them the other way.
-        let now = lock(engine).options().clock.now_ms();
-        let mut h = lock(&self.history);
-        h.save_started = None;
-        h.saves += u64::from(result.is_ok());
-        h.last_save = Some((result.is_ok(), started.elapsed()));
-        if result.is_ok() {
-            h.last_save_time = Some(now);
-        }
+        self.record_save(engine, result.is_ok(), started);
         result
     }
 
@@ -379,32 +370,34 @@ impl Maintenance {
             return Ok(false);
         };
         let started = Instant::now();
-        let result = (|| {
-            let missing = {
-                let mut e = engine.lock();
-                e.flush_and_sync()?;
-                e.missing_hints()
-            };
-            for (segment, floor) in missing {
-                compact::write_hint(engine, &segment, floor, &self.stop)?;
-            }
-            Ok(())
-        })();
+        let result = compact::make_durable(engine).and_then(|()| self.hint_missing(engine));
+        self.record_save(engine, result.is_ok(), started);
+        result.map(|()| true)
+    }
+
+    /// Records a finished save in the history INFO reports.
+    fn record_save<L: EngineLock>(&self, engine: &L, ok: bool, started: Instant) {
+        // Never hold `history` while taking the engine lock: INFO takes them the other way.
         let now = engine.lock().options().clock.now_ms();
         let mut h = lock(&self.history);
-        h.saves += u64::from(result.is_ok());
-        h.last_save = Some((result.is_ok(), started.elapsed()));
-        if result.is_ok() {
+        h.save_started = None;
+        h.saves += u64::from(ok);
+        h.last_save = Some((ok, started.elapsed()));
+        if ok {
             h.last_save_time = Some(now);
         }
-        result.map(|()| true)
     }
 
     /// Writes the hint file of every sealed segment that lacks one.
     pub(crate) fn write_hints(&self, engine: &Mutex<Engine>) -> Result<()> {
         let _running = lock(&self.running);
+        self.hint_missing(engine)
+    }
+
+    /// [`Maintenance::write_hints`], with `running` held by the caller.
+    fn hint_missing<L: EngineLock>(&self, engine: &L) -> Result<()> {
         let missing = {
-            let e = lock(engine);
+            let e = engine.lock();
             if e.is_poisoned() {
                 return Ok(());
             }

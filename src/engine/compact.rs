@@ -660,11 +660,11 @@ fn copy_live<L: EngineLock>(
                 match keep {
                     Keep::Drop => stats.dropped += 1,
                     Keep::Marker => {
-                        out.push(raw, true)?;
+                        out.push(raw, &rec, true)?;
                         stats.markers += 1;
                     }
                     Keep::Live => {
-                        let new = out.push(raw, false)?;
+                        let new = out.push(raw, &rec, false)?;
                         moved.push((
                             Location {
                                 segment: input.id(),
@@ -690,7 +690,7 @@ fn copy_live<L: EngineLock>(
 /// Makes durable everything written so far. The engine lock is held only to write the batches
 /// held in memory, not for the fsync: an fsync behind a compaction's writeback can take tens of
 /// milliseconds, and every client would wait for it.
-fn make_durable<L: EngineLock>(engine: &L) -> Result<()> {
+pub(crate) fn make_durable<L: EngineLock>(engine: &L) -> Result<()> {
     let (_, file, path) = {
         let mut e = engine.lock();
         e.flush()?;
@@ -780,14 +780,15 @@ impl Output {
     }
 
     /// Appends a copy of the record `raw` as a batch of its own; returns its new location.
-    fn push(&mut self, raw: &[u8], marker: bool) -> Result<Location> {
+    /// `raw` is the record's bytes, `rec` the same record decoded.
+    fn push(&mut self, raw: &[u8], rec: &RecordRef<'_>, marker: bool) -> Result<Location> {
         let offset = u32::try_from(self.len).map_err(|_| Error::TooLarge)?;
         let start = self.buf.len();
         self.buf.extend_from_slice(raw);
         record::clear_flags(&mut self.buf[start..], FLAG_BATCH_MORE);
-        if let Ok(rec) = record::decode(&self.buf[start..]) {
-            self.hint.push(offset, &rec);
-        }
+        let mut copy = *rec;
+        copy.header.flags &= !FLAG_BATCH_MORE;
+        self.hint.push(offset, &copy);
         self.len += raw.len() as u64;
         if marker {
             self.pinned += raw.len() as u64;
@@ -856,12 +857,6 @@ impl Engine {
             return Ok(());
         }
         self.rotate()
-    }
-
-    /// Writes any batches held in memory and fsyncs the active segment.
-    pub fn flush_and_sync(&mut self) -> Result<()> {
-        self.flush()?;
-        self.sync()
     }
 }
 

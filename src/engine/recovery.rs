@@ -96,34 +96,50 @@ pub fn open(dir: &Path, opts: Options) -> Result<(Engine, RecoveryReport)> {
             let floor = h.filtered_seq - 1;
             max_seq = Some(max_seq.map_or(floor, |m| m.max(floor)));
         }
-        if !newest && load_hint(dir, id, &mut dbs, &mut space, &mut max_seq, &mut report) {
+        if !newest {
+            // Opened once: to check its hint against, then to read from.
             let segment = Segment::open_sealed(dir, id, opts.mmap)?;
-            segment.set_hinted();
+            if load_hint(
+                &segment,
+                dir,
+                &mut dbs,
+                &mut space,
+                &mut max_seq,
+                &mut report,
+            ) {
+                segment.set_hinted();
+            } else {
+                replay_segment(
+                    &path,
+                    id,
+                    false,
+                    &mut dbs,
+                    &mut space,
+                    &mut max_seq,
+                    &mut report,
+                )?;
+            }
             segments.insert(id, Arc::new(segment));
             continue;
         }
         let (valid_len, header) = replay_segment(
             &path,
             id,
-            newest,
+            true,
             &mut dbs,
             &mut space,
             &mut max_seq,
             &mut report,
         )?;
-        if newest {
-            // A compaction output is never written to: new records go to a new segment.
-            old_format = header.is_some_and(|h| h.version < FORMAT_VERSION || h.is_compacted());
-            let w = Writer::reopen(dir, id, valid_len, opts.observer.clone())?;
-            let header = header.unwrap_or_else(SegmentHeader::appended);
-            segments.insert(
-                id,
-                Arc::new(Segment::active(path, id, Arc::clone(w.file()), header)),
-            );
-            writer = Some(w);
-        } else {
-            segments.insert(id, Arc::new(Segment::open_sealed(dir, id, opts.mmap)?));
-        }
+        // A compaction output is never written to: new records go to a new segment.
+        old_format = header.is_some_and(|h| h.version < FORMAT_VERSION || h.is_compacted());
+        let w = Writer::reopen(dir, id, valid_len, opts.observer.clone())?;
+        let header = header.unwrap_or_else(SegmentHeader::appended);
+        segments.insert(
+            id,
+            Arc::new(Segment::active(path, id, Arc::clone(w.file()), header)),
+        );
+        writer = Some(w);
     }
     let writer = match writer {
         Some(w) => w,
@@ -519,23 +535,23 @@ pub(crate) fn superseded(
     replaced
 }
 
-/// Loads sealed segment `id` from its hint file, if it has a valid one; returns whether it
+/// Loads sealed segment `segment` from its hint file, if it has a valid one; returns whether it
 /// did. A missing hint is normal (the segment is scanned); an unreadable, corrupt or stale one
 /// is reported with a warning, then the segment is scanned.
 fn load_hint(
+    segment: &Segment,
     dir: &Path,
-    id: SegmentId,
     dbs: &mut [KeyDir],
     space: &mut SpaceMap,
     max_seq: &mut Option<SeqNo>,
     report: &mut RecoveryReport,
 ) -> bool {
+    let id = segment.id();
     let path = hint::hint_path(dir, id);
     if !path.exists() {
         return false;
     }
     let checked = HintFile::read(&path).and_then(|hint| {
-        let segment = Segment::open_sealed(dir, id, false)?;
         let stale = || Error::Corrupt {
             path: path.clone(),
             offset: 0,
